@@ -1,0 +1,296 @@
+import { z } from 'zod';
+import { DEFAULT_PRICES, DEFAULT_PROVIDER_ORDER, DEFAULT_PROVIDERS } from './providers/provider-table.js';
+
+export const CLUSTERS = ['global', 'cn'] as const;
+export type Cluster = (typeof CLUSTERS)[number];
+
+const clusterSchema = z.enum(CLUSTERS);
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+const providerId = z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, 'provider ids are lower-case letters, digits, "-", "_" or "."');
+
+const providerSettingsSchema = z.object({
+  /** Human-readable name, for `/api/providers`. */
+  label: z.string().optional(),
+  /** Wire protocol. Only the OpenAI protocol is built in; other protocols plug in through `Provider`. */
+  protocol: z.literal('openai').default('openai'),
+  /** The base URL requests go to (without `/chat/completions`). */
+  baseUrl: httpUrl,
+  /** A base URL per cluster; one set for the running cluster also makes the provider reachable there by policy (egress). */
+  clusterBaseUrls: z.partialRecord(clusterSchema, httpUrl).default({}),
+  /** How the key is sent: `Authorization: Bearer`, Azure's `api-key`, or not at all. */
+  auth: z.enum(['bearer', 'api-key', 'none']).default('bearer'),
+  /** The operator's key for this provider. Never sent to a caller-chosen base URL. */
+  apiKey: z.string().min(1).optional(),
+  /** Clusters this provider is reachable from by policy. */
+  clusters: z.array(clusterSchema).min(1),
+  /** Tier name → model candidates, in order. */
+  tiers: z.record(z.string().min(1), z.array(z.string().min(1)).min(1)).default({}),
+  /** Alias → a tier name of this provider, or a model id. */
+  aliases: z.record(z.string().min(1), z.string().min(1)).default({}),
+});
+
+/** A provider as the operator writes it (defaults applied later). */
+export type ProviderSettings = z.input<typeof providerSettingsSchema>;
+
+const agentSchema = z.object({
+  systemPrompt: z.string().default(''),
+  tier: z.string().min(1).default('general'),
+});
+
+const msSchema = z.number().int().positive();
+
+const timeoutsSchema = z.object({
+  /** TCP + TLS connect. */
+  connectMs: msSchema.default(10_000),
+  /** From sending the request to the response headers. */
+  firstByteMs: msSchema.default(60_000),
+  /** Longest silence between two body chunks. */
+  idleMs: msSchema.default(60_000),
+  /** The whole attempt. */
+  totalMs: msSchema.default(600_000),
+});
+export type Timeouts = z.output<typeof timeoutsSchema>;
+
+const pathsSchema = z.object({
+  chat: z.string().startsWith('/').default('/api/chat'),
+  chatCompletions: z.string().startsWith('/').default('/v1/chat/completions'),
+  embeddings: z.string().startsWith('/').default('/v1/embeddings'),
+  models: z.string().startsWith('/').default('/v1/models'),
+  providers: z.string().startsWith('/').default('/api/providers'),
+});
+export type Paths = z.output<typeof pathsSchema>;
+
+const limitsSchema = z.object({
+  /** Largest request body accepted, in bytes. */
+  bodyBytes: z.number().int().positive().default(1024 * 1024),
+  /** Largest upstream response body read into memory (non-streaming answers and error bodies), in bytes. */
+  upstreamBodyBytes: z.number().int().positive().default(16 * 1024 * 1024),
+  /** Deepest JSON nesting accepted in a request body. */
+  jsonDepth: z.number().int().positive().default(64),
+});
+
+export const switchyardOptionsSchema = z.object({
+  /** Where this server runs: `global` or `cn` (mainland China). */
+  cluster: clusterSchema.default('global'),
+  /** Providers by id: overrides merged onto the defaults of SPEC §3, or new OpenAI-compatible providers. */
+  providers: z.record(providerId, z.looseObject({})).default({}),
+  /** Whether to start from the providers of SPEC §3. */
+  builtinProviders: z.boolean().default(true),
+  /** Provider order used when a request names none. Defaults per cluster. */
+  defaultProviders: z.array(z.string()).min(1).optional(),
+  /** Whether callers may name a relay with `X-LLM-Base-Url`. */
+  allowCallerBaseUrl: z.boolean().default(true),
+  /** URL prefixes a caller may use beyond the public-https rule (internal relays). */
+  allowedBaseUrls: z.array(z.string().min(1)).default([]),
+  /** Named agents for `/api/chat`: a system prompt and a default tier. */
+  agents: z.record(z.string().min(1), agentSchema).default({ App: { systemPrompt: 'You are a helpful assistant.', tier: 'general' } }),
+  /** USD per million tokens, merged onto the defaults. */
+  prices: z.record(z.string(), z.object({ input: z.number().nonnegative(), output: z.number().nonnegative() })).default({}),
+  timeouts: timeoutsSchema.default(timeoutsSchema.parse({})),
+  /** Silence after which `/api/chat` sends a `heartbeat` event and `/v1` streams a `: ping` comment. */
+  heartbeatMs: msSchema.default(15_000),
+  /** Provider ids that may take a request across providers, in order (operator keys only). */
+  failover: z.array(z.string()).default([]),
+  /** When set, `/api/*` and `/v1/*` need one of these as the Bearer token. */
+  appTokens: z.array(z.string().min(1)).optional(),
+  /** Accept `llm_provider`, `llm_api_key` and `llm_base_url` in the query of upgrade requests. */
+  queryCredentials: z.boolean().default(false),
+  paths: pathsSchema.default(pathsSchema.parse({})),
+  limits: limitsSchema.default(limitsSchema.parse({})),
+});
+
+/** Options for `createSwitchyard`, as a user writes them. */
+export type SwitchyardOptions = z.input<typeof switchyardOptionsSchema> & {
+  providers?: Record<string, Partial<ProviderSettings>>;
+};
+
+/** A tier or alias name as the router looks it up. */
+export interface ModelName {
+  /** The name as configured (`general`, `DeepSeekFlash`, `豆包`). */
+  name: string;
+  kind: 'tier' | 'alias';
+  /** The tier an alias points to, or the tier itself. */
+  tier: string | undefined;
+  candidates: readonly string[];
+}
+
+/** A provider after validation, with lookups precomputed for the hot path. */
+export interface ResolvedProvider {
+  id: string;
+  label: string;
+  protocol: 'openai';
+  /** The base URL for this cluster. */
+  baseUrl: string;
+  auth: 'bearer' | 'api-key' | 'none';
+  apiKey: string | undefined;
+  clusters: readonly Cluster[];
+  /** Reachable from the running cluster by policy (declared, or an egress base URL configured for it). */
+  reachableByPolicy: boolean;
+  tiers: Readonly<Record<string, readonly string[]>>;
+  aliases: Readonly<Record<string, string>>;
+  /** Lower-cased tier and alias names → what they name. */
+  names: ReadonlyMap<string, ModelName>;
+}
+
+export interface ResolvedConfig {
+  cluster: Cluster;
+  providers: ReadonlyMap<string, ResolvedProvider>;
+  /** Provider ids in the order used when a request names none (only those that exist). */
+  defaultProviders: readonly string[];
+  allowCallerBaseUrl: boolean;
+  allowedBaseUrls: readonly string[];
+  agents: Readonly<Record<string, { systemPrompt: string; tier: string }>>;
+  prices: Readonly<Record<string, { input: number; output: number }>>;
+  timeouts: Timeouts;
+  heartbeatMs: number;
+  failover: readonly string[];
+  appTokens: readonly string[] | undefined;
+  queryCredentials: boolean;
+  paths: Paths;
+  limits: z.output<typeof limitsSchema>;
+}
+
+/** Thrown at start-up when the options are wrong; `issues` lists every problem. */
+export class SwitchyardConfigError extends Error {
+  override readonly name = 'SwitchyardConfigError';
+  constructor(readonly issues: string[]) {
+    super(`Invalid Switchyard configuration:\n${issues.map((issue) => `  - ${issue}`).join('\n')}`);
+  }
+}
+
+function formatIssues(error: z.ZodError, prefix: string): string[] {
+  return error.issues.map((issue) => {
+    const path = [prefix, ...issue.path.map(String)].filter(Boolean).join('.');
+    return `${path || '(root)'}: ${issue.message}`;
+  });
+}
+
+function buildNames(tiers: Record<string, string[]>, aliases: Record<string, string>): Map<string, ModelName> {
+  const names = new Map<string, ModelName>();
+  for (const [alias, target] of Object.entries(aliases)) {
+    const tier = tiers[target];
+    names.set(alias.toLowerCase(), { name: alias, kind: 'alias', tier: tier ? target : undefined, candidates: tier ?? [target] });
+  }
+  // Tiers win over aliases of the same name.
+  for (const [tier, candidates] of Object.entries(tiers)) {
+    names.set(tier.toLowerCase(), { name: tier, kind: 'tier', tier, candidates });
+  }
+  return names;
+}
+
+/** Validates options and precomputes what the hot path needs. Throws `SwitchyardConfigError` listing every problem. */
+export function resolveConfig(options: SwitchyardOptions = {}): ResolvedConfig {
+  const parsed = switchyardOptionsSchema.safeParse(options);
+  if (!parsed.success) throw new SwitchyardConfigError(formatIssues(parsed.error, ''));
+  const o = parsed.data;
+  const issues: string[] = [];
+  const providers = new Map<string, ResolvedProvider>();
+  const ids = new Set([...(o.builtinProviders ? Object.keys(DEFAULT_PROVIDERS) : []), ...Object.keys(o.providers)]);
+  for (const id of ids) {
+    const base = o.builtinProviders ? DEFAULT_PROVIDERS[id] : undefined;
+    const override = (o.providers[id] ?? {}) as Partial<ProviderSettings>;
+    const merged = {
+      ...base,
+      ...override,
+      clusterBaseUrls: { ...base?.clusterBaseUrls, ...override.clusterBaseUrls },
+      // An operator's tiers replace the default tier of the same name; other default tiers stay.
+      tiers: { ...base?.tiers, ...override.tiers },
+      aliases: { ...base?.aliases, ...override.aliases },
+    };
+    const result = providerSettingsSchema.safeParse(merged);
+    if (!result.success) {
+      issues.push(...formatIssues(result.error, `providers.${id}`));
+      continue;
+    }
+    const p = result.data;
+    const clusterUrl = p.clusterBaseUrls[o.cluster];
+    providers.set(id, {
+      id,
+      label: p.label ?? id,
+      protocol: p.protocol,
+      baseUrl: clusterUrl ?? p.baseUrl,
+      auth: p.auth,
+      apiKey: p.apiKey,
+      clusters: p.clusters,
+      reachableByPolicy: p.clusters.includes(o.cluster) || (clusterUrl !== undefined && override.clusterBaseUrls?.[o.cluster] !== undefined),
+      tiers: p.tiers,
+      aliases: p.aliases,
+      names: buildNames(p.tiers, p.aliases),
+    });
+  }
+  const defaultProviders = o.defaultProviders ?? DEFAULT_PROVIDER_ORDER[o.cluster];
+  if (o.defaultProviders) {
+    for (const id of o.defaultProviders) if (!ids.has(id)) issues.push(`defaultProviders: unknown provider "${id}"`);
+  }
+  for (const id of o.failover) if (!ids.has(id)) issues.push(`failover: unknown provider "${id}"`);
+  for (const [name, agent] of Object.entries(o.agents)) {
+    if (!agent.tier) issues.push(`agents.${name}.tier: required`);
+  }
+  if (issues.length > 0) throw new SwitchyardConfigError(issues);
+  const existingDefaults = defaultProviders.filter((id) => providers.has(id));
+  if (existingDefaults.length === 0) {
+    const first = providers.keys().next();
+    if (first.done) throw new SwitchyardConfigError(['providers: at least one provider is needed']);
+    existingDefaults.push(first.value);
+  }
+  return {
+    cluster: o.cluster,
+    providers,
+    defaultProviders: existingDefaults,
+    allowCallerBaseUrl: o.allowCallerBaseUrl,
+    allowedBaseUrls: o.allowedBaseUrls,
+    agents: o.agents,
+    prices: { ...DEFAULT_PRICES, ...o.prices },
+    timeouts: o.timeouts,
+    heartbeatMs: o.heartbeatMs,
+    failover: o.failover,
+    appTokens: o.appTokens,
+    queryCredentials: o.queryCredentials,
+    paths: o.paths,
+    limits: o.limits,
+  };
+}
+
+const ENV_PROVIDERS: Array<{ id: string; key: string; baseUrl: string }> = [
+  { id: 'openai', key: 'OPENAI_API_KEY', baseUrl: 'OPENAI_BASE_URL' },
+  { id: 'gemini', key: 'GEMINI_API_KEY', baseUrl: 'GEMINI_BASE_URL' },
+  { id: 'dashscope', key: 'DASHSCOPE_API_KEY', baseUrl: 'DASHSCOPE_BASE_URL' },
+  { id: 'volcengine', key: 'ARK_API_KEY', baseUrl: 'ARK_BASE_URL' },
+];
+
+function list(value: string | undefined): string[] | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  return value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+}
+
+/** Options from the environment of SPEC §8 (`LLM_CLUSTER`, operator keys and relays, allowlist, app tokens, failover). */
+export function optionsFromEnv(env: Record<string, string | undefined> = process.env): SwitchyardOptions {
+  const cluster = (env.LLM_CLUSTER ?? 'global').trim() as Cluster;
+  const providers: Record<string, Partial<ProviderSettings>> = {};
+  for (const { id, key, baseUrl } of ENV_PROVIDERS) {
+    const settings: Partial<ProviderSettings> = {};
+    const apiKey = env[key]?.trim();
+    if (apiKey) settings.apiKey = apiKey;
+    const url = env[baseUrl]?.trim();
+    // An operator relay is trusted: it serves this cluster, which also makes the provider reachable here by policy.
+    if (url) settings.clusterBaseUrls = { [cluster]: url };
+    if (Object.keys(settings).length > 0) providers[id] = settings;
+  }
+  const options: SwitchyardOptions = { cluster, providers };
+  const allowed = list(env.SWITCHYARD_ALLOWED_BASE_URLS);
+  if (allowed) options.allowedBaseUrls = allowed;
+  const tokens = list(env.SWITCHYARD_APP_TOKENS);
+  if (tokens) options.appTokens = tokens;
+  const failover = list(env.SWITCHYARD_FAILOVER);
+  if (failover) options.failover = failover;
+  return options;
+}
+
+/** Whether any operator key is configured (the demo starts its sandbox when none is). */
+export function hasOperatorKey(config: ResolvedConfig): boolean {
+  for (const provider of config.providers.values()) if (provider.apiKey) return true;
+  return false;
+}

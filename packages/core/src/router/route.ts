@@ -1,0 +1,27 @@
+import type { Cluster, ResolvedProvider } from '../config.js';
+
+/** Where the key of a route came from. */
+export type KeySource = 'caller' | 'operator' | 'none';
+
+/** Where the base URL of a route came from. */
+export type BaseUrlSource = 'provider' | 'caller';
+
+/** What the router made of one request: which provider, which models, which key, which base URL. */
+export interface Route {
+  provider: ResolvedProvider;
+  /** What the caller asked for (`general`, `DeepSeekFlash`, `gpt-4o`), or undefined for the default. */
+  requested: string | undefined;
+  /** The tier or alias that matched, or undefined when a raw model id was asked for. */
+  name: string | undefined;
+  kind: 'tier' | 'alias' | 'model';
+  /** The tier behind the name (aliases resolve to a tier), used for failover to other providers. */
+  tier: string | undefined;
+  /** Concrete model ids to try, in order. */
+  candidates: readonly string[];
+  cluster: Cluster;
+  baseUrl: string;
+  baseUrlSource: BaseUrlSource;
+  /** The key to send. Never log it. */
+  apiKey: string | undefined;
+  keySource: KeySource;
+}
