@@ -1,4 +1,7 @@
+import type { LookupFunction } from 'node:net';
 import { z } from 'zod';
+import type { RequestLogEntry } from './http/endpoint-context.js';
+import type { Provider } from './providers/provider.js';
 import { DEFAULT_PRICES, DEFAULT_PROVIDER_ORDER, DEFAULT_PROVIDERS } from './providers/provider-table.js';
 
 export const CLUSTERS = ['global', 'cn'] as const;
@@ -97,6 +100,12 @@ export const switchyardOptionsSchema = z.object({
   queryCredentials: z.boolean().default(false),
   paths: pathsSchema.default(pathsSchema.parse({})),
   limits: limitsSchema.default(limitsSchema.parse({})),
+  /** Provider adapters by provider id, for providers that do not speak the OpenAI protocol. */
+  adapters: z.record(z.string(), z.custom<Provider>((value) => typeof value === 'object' && value !== null && 'doChat' in value, 'must implement Provider')).optional(),
+  /** Called once per request served, with a log entry that never carries a key. */
+  onRequest: z.custom<(entry: RequestLogEntry) => void>((value) => typeof value === 'function', 'must be a function').optional(),
+  /** Replaces DNS resolution for upstream calls (tests point provider host names at loopback). */
+  lookup: z.custom<LookupFunction>((value) => typeof value === 'function', 'must be a function').optional(),
 });
 
 /** Options for `createSwitchyard`, as a user writes them. */
@@ -178,12 +187,24 @@ function buildNames(tiers: Record<string, string[]>, aliases: Record<string, str
   return names;
 }
 
+type ParsedOptions = z.output<typeof switchyardOptionsSchema>;
+
+function parseOptions(options: unknown): { o: ParsedOptions; issues: string[] } {
+  const parsed = switchyardOptionsSchema.safeParse(options);
+  if (parsed.success) return { o: parsed.data, issues: [] };
+  // Keep checking providers and references, so one error lists every problem: a field that failed falls back to its default.
+  const raw = (typeof options === 'object' && options !== null ? options : {}) as Record<string, unknown>;
+  const o: Record<string, unknown> = {};
+  for (const [key, schema] of Object.entries(switchyardOptionsSchema.shape)) {
+    const field = schema.safeParse(raw[key]);
+    o[key] = field.success ? field.data : schema.safeParse(undefined).data;
+  }
+  return { o: o as ParsedOptions, issues: formatIssues(parsed.error, '') };
+}
+
 /** Validates options and precomputes what the hot path needs. Throws `SwitchyardConfigError` listing every problem. */
 export function resolveConfig(options: SwitchyardOptions = {}): ResolvedConfig {
-  const parsed = switchyardOptionsSchema.safeParse(options);
-  if (!parsed.success) throw new SwitchyardConfigError(formatIssues(parsed.error, ''));
-  const o = parsed.data;
-  const issues: string[] = [];
+  const { o, issues } = parseOptions(options);
   const providers = new Map<string, ResolvedProvider>();
   const ids = new Set([...(o.builtinProviders ? Object.keys(DEFAULT_PROVIDERS) : []), ...Object.keys(o.providers)]);
   for (const id of ids) {
@@ -268,7 +289,8 @@ function list(value: string | undefined): string[] | undefined {
 
 /** Options from the environment of SPEC §8 (`LLM_CLUSTER`, operator keys and relays, allowlist, app tokens, failover). */
 export function optionsFromEnv(env: Record<string, string | undefined> = process.env): SwitchyardOptions {
-  const cluster = (env.LLM_CLUSTER ?? 'global').trim() as Cluster;
+  // Unset and empty both mean the default, as for the other variables.
+  const cluster = (env.LLM_CLUSTER?.trim() || 'global') as Cluster;
   const providers: Record<string, Partial<ProviderSettings>> = {};
   for (const { id, key, baseUrl } of ENV_PROVIDERS) {
     const settings: Partial<ProviderSettings> = {};

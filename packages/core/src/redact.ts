@@ -1,7 +1,58 @@
-// STUB: signatures only; the real redaction replaces this file.
-/** Replaces the given secrets, and anything shaped like an API key, with a mask. */
+/**
+ * Key redaction (SPEC §6): every log line, error message and echoed upstream message goes through here.
+ * The patterns are compiled once; `redactSecrets` runs on every logged line.
+ */
+
+/** What a redacted value is replaced with. */
+export const REDACTED = '***';
+
+// A token made of key characters; dots only between them, so a sentence's final period survives.
+const KEYISH = String.raw`[A-Za-z0-9_\-*]+(?:\.+[A-Za-z0-9_\-*]+)*`;
+
+const PATTERNS: readonly (readonly [RegExp, string])[] = [
+  // OpenAI echoes the key it refused, partly masked: "Incorrect API key provided: sk-abc***...xyz."
+  [/(API[ _-]?key provided:\s*)(\S+?)(?=\.?(?:\s|$))/gi, `$1${REDACTED}`],
+  // URL userinfo passwords: https://user:pass@host
+  [/(\/\/[^\s/?#@:]+:)[^\s/?#@]+@/g, `$1${REDACTED}@`],
+  // Credentials in query strings (the upgrade-request `llm_api_key`, Google's `key`).
+  [/([?&](?:llm_api_key|llm_apikey|api_key|apikey|api-key|key|access_token)=)[^&#\s"'<>]+/gi, `$1${REDACTED}`],
+  // Header- or JSON-shaped credentials: `api-key: v`, `x-llm-api-key: v`, `"api_key": "v"`, `llm_api_key=v`.
+  [/(api[-_]?key["']?\s*[:=]\s*["']?)[^\s"',;&]+/gi, `$1${REDACTED}`],
+  // Authorization: Bearer <token>
+  [/(\bBearer\s+)[A-Za-z0-9._~+/=-]+/gi, `$1${REDACTED}`],
+  // OpenAI, DashScope, DeepSeek and Anthropic keys: sk-…, sk-proj-…, sk-ant-…
+  [new RegExp(String.raw`\bsk-(?=[A-Za-z0-9_*.-]{6})${KEYISH}`, 'g'), REDACTED],
+  // Google API keys.
+  [/\bAIza[0-9A-Za-z_-]{10,}/g, REDACTED],
+  // Keys an upstream echoed with a masked middle: bad-key-**********test (the lookbehind keeps long runs linear).
+  [/(?<![A-Za-z0-9_-])[A-Za-z0-9][A-Za-z0-9_-]*\*{4,}[A-Za-z0-9_-]*/g, REDACTED],
+];
+
+// Cheap gate: a line with none of these cannot match any pattern above.
+const MAYBE = /sk-|AIza|bearer|key|token|\*\*\*\*|:\/\/[^\s/]*@/i;
+
+/**
+ * Replaces the given secrets (non-empty, at least 4 characters), and anything shaped like an API key,
+ * with `***`.
+ */
 export function redactSecrets(text: string, secrets: readonly (string | undefined)[] = []): string {
   let out = text;
-  for (const secret of secrets) if (secret) out = out.split(secret).join('***');
+  if (secrets.length > 0) {
+    // Longest first, so a secret that contains another is replaced whole.
+    const usable = secrets.filter((s): s is string => typeof s === 'string' && s.length >= 4);
+    if (usable.length > 1) usable.sort((a, b) => b.length - a.length);
+    for (const secret of usable) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
+  }
+  if (!MAYBE.test(out)) return out;
+  for (const [pattern, replacement] of PATTERNS) out = out.replace(pattern, replacement);
   return out;
+}
+
+const URL_QUERY_KEY = /([?&](?:llm_api_key|llm_apikey|api_key|apikey|api-key|key|access_token)=)[^&#]*/gi;
+const URL_USERINFO_PASSWORD = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#@:]*:)[^/?#@]*@/;
+
+/** Masks credential query values (`llm_api_key`, `key`, …) and the userinfo password of a URL, for logging. */
+export function redactUrl(url: string): string {
+  if (!url.includes('=') && !url.includes('@')) return url;
+  return url.replace(URL_USERINFO_PASSWORD, `$1${REDACTED}@`).replace(URL_QUERY_KEY, `$1${REDACTED}`);
 }

@@ -29,7 +29,7 @@ function header(headers: HeaderBag, name: string): string | undefined {
 
 function credential(view: RequestView, config: ResolvedConfig, headerName: string, queryName: string): string | undefined {
   const fromHeader = header(view.headers, headerName);
-  if (fromHeader !== undefined || !config.queryCredentials || !view.query || view.headers.upgrade === undefined) return fromHeader;
+  if (fromHeader !== undefined || !config.queryCredentials || !view.query || header(view.headers, 'upgrade') === undefined) return fromHeader;
   const fromQuery = view.query.get(queryName)?.trim();
   return fromQuery === '' ? undefined : fromQuery;
 }
@@ -127,7 +127,8 @@ export function resolveRoute(config: ResolvedConfig, view: RequestView, options:
   }
 
   return {
-    provider,
+    // With a caller-chosen base URL the route carries no operator key at all, not even on its provider.
+    provider: baseUrlSource === 'caller' && provider.apiKey !== undefined ? { ...provider, apiKey: undefined } : provider,
     requested,
     name: named?.name,
     kind: named ? named.kind : 'model',

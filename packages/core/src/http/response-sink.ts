@@ -1,0 +1,120 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+/** Where an endpoint writes its answer: a Node response, or a web `Response` body. */
+export interface ResponseSink {
+  /** Aborted when the client goes away before the answer is finished. */
+  readonly signal: AbortSignal;
+  /** Whether status and headers were sent (the commit point has passed). */
+  readonly committed: boolean;
+  writeHead(status: number, headers: Record<string, string>): void;
+  /** Writes a chunk; returns a promise only when the client is slower than the upstream (backpressure). */
+  write(chunk: string | Uint8Array): Promise<void> | undefined;
+  end(chunk?: string | Uint8Array): void;
+}
+
+class ClientGoneError extends Error {
+  override readonly name = 'AbortError';
+  constructor() {
+    super('The client closed the connection.');
+  }
+}
+
+/** A sink over Node's `ServerResponse`: the fast path for Express, Koa and plain `node:http`. */
+export function createNodeSink(_req: IncomingMessage, res: ServerResponse): ResponseSink {
+  const controller = new AbortController();
+  const onClose = () => {
+    if (!res.writableFinished) controller.abort(new ClientGoneError());
+  };
+  res.once('close', onClose);
+  let waiting: Promise<void> | undefined;
+  return {
+    signal: controller.signal,
+    get committed() {
+      return res.headersSent;
+    },
+    writeHead(status, headers) {
+      res.writeHead(status, headers);
+    },
+    write(chunk) {
+      if (res.destroyed) return undefined;
+      if (res.write(chunk)) return undefined;
+      // Resolve on drain, or on close so a vanished client never leaves us waiting.
+      waiting ??= new Promise<void>((resolve) => {
+        const done = () => {
+          res.off('drain', done);
+          res.off('close', done);
+          waiting = undefined;
+          resolve();
+        };
+        res.on('drain', done);
+        res.on('close', done);
+      });
+      return waiting;
+    },
+    end(chunk) {
+      if (!res.writableEnded) res.end(chunk);
+    },
+  };
+}
+
+const encoder = new TextEncoder();
+
+/** A sink that produces a web-standard `Response`, for the core's `fetch` handler. */
+export function createWebSink(requestSignal: AbortSignal | undefined): { sink: ResponseSink; response: Promise<Response> } {
+  const controller = new AbortController();
+  if (requestSignal) {
+    if (requestSignal.aborted) controller.abort(new ClientGoneError());
+    else requestSignal.addEventListener('abort', () => controller.abort(new ClientGoneError()), { once: true });
+  }
+  let stream!: ReadableStreamDefaultController<Uint8Array>;
+  let pull: (() => void) | undefined;
+  let ended = false;
+  const body = new ReadableStream<Uint8Array>(
+    {
+      start(c) {
+        stream = c;
+      },
+      pull() {
+        pull?.();
+        pull = undefined;
+      },
+      cancel() {
+        ended = true;
+        pull?.();
+        controller.abort(new ClientGoneError());
+      },
+    },
+    { highWaterMark: 8 },
+  );
+  let resolveResponse!: (response: Response) => void;
+  const response = new Promise<Response>((resolve) => {
+    resolveResponse = resolve;
+  });
+  let committed = false;
+  const sink: ResponseSink = {
+    signal: controller.signal,
+    get committed() {
+      return committed;
+    },
+    writeHead(status, headers) {
+      committed = true;
+      const nullBody = status === 204 || status === 304;
+      resolveResponse(new Response(nullBody ? null : body, { status, headers }));
+    },
+    write(chunk) {
+      if (ended) return undefined;
+      stream.enqueue(typeof chunk === 'string' ? encoder.encode(chunk) : chunk);
+      if ((stream.desiredSize ?? 1) > 0) return undefined;
+      return new Promise<void>((resolve) => {
+        pull = resolve;
+      });
+    },
+    end(chunk) {
+      if (ended) return;
+      if (chunk !== undefined) stream.enqueue(typeof chunk === 'string' ? encoder.encode(chunk) : chunk);
+      ended = true;
+      stream.close();
+    },
+  };
+  return { sink, response };
+}

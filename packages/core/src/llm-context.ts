@@ -1,0 +1,169 @@
+import OpenAI from 'openai';
+import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
+import { fetch as undiciFetch } from 'undici';
+import { checkCallerBaseUrl } from './dispatch/base-url-policy.js';
+import type { SwitchyardRuntime } from './http/endpoint-context.js';
+import { applyGenerationSettings } from './providers/model-params.js';
+import { readBody } from './providers/openai-provider.js';
+import type { JsonBody } from './providers/provider.js';
+import { isAzureDeploymentPath, isAzureHost, DEFAULT_AZURE_API_VERSION } from './providers/azure.js';
+import { type AttemptRecord, runAttempts } from './router/attempts.js';
+import { type HeaderBag, resolveRoute } from './router/resolve.js';
+import type { Route } from './router/route.js';
+import { completionToParts } from './stream/chunk-parts.js';
+import type { FinishReason, StreamPart, Usage } from './stream/parts.js';
+import { readParts } from './stream/read-stream.js';
+
+/** What `req.llm` is built from. */
+export interface LlmContextView {
+  headers: HeaderBag;
+  /** The request body, when parsed: its `model` (or `provider`) names the tier for `route`. */
+  body?: unknown;
+  query?: URLSearchParams | undefined;
+  /** Aborts calls made through this context (the client went away). */
+  signal?: AbortSignal | undefined;
+}
+
+export interface ChatCallRequest {
+  messages: ChatCompletionMessageParam[];
+  /** A tier, alias or model id; defaults to the request's own, then `general`. */
+  model?: string;
+  temperature?: number;
+  maxTokens?: number;
+  signal?: AbortSignal;
+}
+
+/** A finished, non-streamed answer. */
+export interface Completion {
+  text: string;
+  reasoning: string;
+  usage: Usage | undefined;
+  finishReason: FinishReason | undefined;
+  provider: string;
+  model: string;
+  attempts: AttemptRecord[];
+}
+
+export interface Embeddings {
+  embeddings: number[][];
+  usage: { input_tokens: number; total_tokens: number } | undefined;
+  provider: string;
+  model: string;
+}
+
+/** The LLM side of one request: its route, and calls made on it. Route resolution is lazy: unused, it costs nothing. */
+export interface LlmContext {
+  /** The route from the request's headers and body. Throws a SwitchyardError (for example `missing_api_key`). */
+  readonly route: Route;
+  /** Streams normalized parts: text, reasoning, usage, finish, error. */
+  chat(request: ChatCallRequest): AsyncGenerator<StreamPart, void>;
+  /** One whole answer. */
+  complete(request: ChatCallRequest): Promise<Completion>;
+  /** Embeds one text or many. */
+  embed(input: string | string[], options?: { model?: string; signal?: AbortSignal }): Promise<Embeddings>;
+  /** An official `openai` client bound to the route (base URL, key, Azure conventions), sending through Switchyard's dispatcher. */
+  openai(): OpenAI;
+}
+
+function requestedOf(body: unknown): unknown {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const b = body as Record<string, unknown>;
+  return b.model ?? b.provider;
+}
+
+export function createLlmContext(runtime: SwitchyardRuntime, view: LlmContextView): LlmContext {
+  const { config } = runtime;
+  let route: Route | undefined;
+  let client: OpenAI | undefined;
+
+  const routeFor = (model: string | undefined, defaultTier: string): Route =>
+    model === undefined && defaultTier === 'general'
+      ? context.route
+      : resolveRoute(config, { headers: view.headers, query: view.query, requested: model ?? requestedOf(view.body) }, { defaultTier });
+
+  const signalOf = (signal: AbortSignal | undefined) => (signal && view.signal ? AbortSignal.any([signal, view.signal]) : (signal ?? view.signal));
+
+  const context: LlmContext = {
+    get route() {
+      route ??= resolveRoute(config, { headers: view.headers, query: view.query, requested: requestedOf(view.body) });
+      return route;
+    },
+
+    async *chat(request) {
+      const target = routeFor(request.model, 'general');
+      const signal = signalOf(request.signal);
+      const attempts: AttemptRecord[] = [];
+      const build = (model: string): JsonBody =>
+        applyGenerationSettings({ model, messages: request.messages, stream: true, stream_options: { include_usage: true } }, model, request);
+      const outcome = await runAttempts(target, attempts, (t) => runtime.providerFor(t.route).doChat(t, build(t.model), { signal }), signal);
+      yield* readParts(outcome.value.body, { provider: target.provider.id, signal });
+    },
+
+    async complete(request) {
+      const target = routeFor(request.model, 'general');
+      const signal = signalOf(request.signal);
+      const attempts: AttemptRecord[] = [];
+      const build = (model: string): JsonBody => applyGenerationSettings({ model, messages: request.messages }, model, request);
+      const outcome = await runAttempts(target, attempts, (t) => runtime.providerFor(t.route).doChat(t, build(t.model), { signal }), signal);
+      const json: unknown = JSON.parse(await readBody(outcome.value.body, config.limits.upstreamBodyBytes));
+      const result: Completion = { text: '', reasoning: '', usage: undefined, finishReason: undefined, provider: target.provider.id, model: outcome.target.model, attempts };
+      for (const part of completionToParts(json)) {
+        if (part.type === 'text') result.text += part.text;
+        else if (part.type === 'reasoning') result.reasoning += part.text;
+        else if (part.type === 'usage') result.usage = part.usage;
+        else if (part.type === 'finish') result.finishReason = part.reason;
+        else if (part.type === 'error') throw part.error;
+      }
+      return result;
+    },
+
+    async embed(input, options = {}) {
+      const target = routeFor(options.model, 'embedding');
+      const signal = signalOf(options.signal);
+      const outcome = await runAttempts(target, [], (t) => runtime.providerFor(t.route).doEmbed(t, { model: t.model, input, encoding_format: 'float' }, { signal }), signal);
+      const json = JSON.parse(await readBody(outcome.value.body, config.limits.upstreamBodyBytes)) as {
+        data?: Array<{ embedding: number[]; index: number }>;
+        usage?: { prompt_tokens?: number; total_tokens?: number };
+      };
+      const data = [...(json.data ?? [])].sort((a, b) => a.index - b.index);
+      return {
+        embeddings: data.map((item) => item.embedding),
+        usage: json.usage ? { input_tokens: json.usage.prompt_tokens ?? 0, total_tokens: json.usage.total_tokens ?? 0 } : undefined,
+        provider: target.provider.id,
+        model: outcome.target.model,
+      };
+    },
+
+    openai() {
+      client ??= createOpenAIClient(runtime, context.route);
+      return client;
+    },
+  };
+  return context;
+}
+
+/**
+ * An official `openai` client for a route. Its requests go through the same undici agent as everything else,
+ * and a caller-chosen base URL is checked by the same policy first.
+ */
+export function createOpenAIClient(runtime: SwitchyardRuntime, route: Route): OpenAI {
+  const base = new URL(route.baseUrl);
+  const azure = isAzureHost(base.hostname) || route.provider.auth === 'api-key';
+  const fetchThroughDispatcher = ((url: string | URL, init?: RequestInit) => {
+    if (route.baseUrlSource === 'caller') checkCallerBaseUrl(new URL(String(url)), runtime.config.allowedBaseUrls);
+    return undiciFetch(url, { ...(init as object), dispatcher: runtime.dispatcher.agent } as Parameters<typeof undiciFetch>[1]);
+  }) as unknown as typeof fetch;
+  const apiKey = route.apiKey ?? 'none';
+  return new OpenAI({
+    apiKey,
+    baseURL: route.baseUrl,
+    fetch: fetchThroughDispatcher,
+    maxRetries: 0,
+    ...(azure
+      ? {
+          defaultHeaders: { 'api-key': apiKey, Authorization: null },
+          ...(isAzureDeploymentPath(base.pathname) && !base.searchParams.has('api-version') ? { defaultQuery: { 'api-version': DEFAULT_AZURE_API_VERSION } } : {}),
+        }
+      : {}),
+  });
+}

@@ -1,0 +1,102 @@
+import type { Readable } from 'node:stream';
+import type { Timeouts } from '../config.js';
+import type { DispatchedResponse, UpstreamDispatcher } from '../dispatch/dispatcher.js';
+import { SwitchyardError } from '../errors.js';
+import type { Route } from '../router/route.js';
+import { normalizeUpstreamError, toSwitchyardError } from '../upstream-errors.js';
+import { joinEndpoint, type Endpoint } from './join-url.js';
+import type { CallOptions, JsonBody, Provider, UpstreamResponse, UpstreamTarget } from './provider.js';
+
+export interface OpenAIProviderOptions {
+  dispatcher: UpstreamDispatcher;
+  timeouts: Timeouts;
+}
+
+/** Reads a body into a string, refusing more than `limit` bytes. */
+export async function readBody(body: Readable, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) {
+      body.destroy();
+      throw new SwitchyardError('upstream_error', `The upstream answer is larger than ${limit} bytes.`, { retryable: false });
+    }
+    chunks.push(chunk);
+  }
+  return chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * The OpenAI-protocol adapter: every provider of SPEC §3 and any OpenAI-compatible relay. Requests go out through
+ * the shared dispatcher (one keep-alive pool per origin), never through a per-request SDK client or `fetch`.
+ */
+export function createOpenAIProvider(options: OpenAIProviderOptions): Provider {
+  const { dispatcher } = options;
+  // Operator base URLs are few and fixed: join them once.
+  const endpoints = new Map<string, Endpoint>();
+
+  function endpoint(route: Route, path: string): Endpoint {
+    if (route.baseUrlSource === 'caller') return joinEndpoint(route.baseUrl, path, route.provider.auth);
+    const cacheKey = `${route.baseUrl} ${path}`;
+    let found = endpoints.get(cacheKey);
+    if (!found) {
+      found = joinEndpoint(route.baseUrl, path, route.provider.auth);
+      endpoints.set(cacheKey, found);
+    }
+    return found;
+  }
+
+  function headers(route: Route, auth: Endpoint['auth'], body: boolean): Record<string, string> {
+    const out: Record<string, string> = { accept: 'application/json, text/event-stream' };
+    if (body) out['content-type'] = 'application/json';
+    if (route.apiKey !== undefined) {
+      if (auth === 'api-key') out['api-key'] = route.apiKey;
+      else out.authorization = `Bearer ${route.apiKey}`;
+    }
+    return out;
+  }
+
+  async function send(route: Route, path: string, method: 'GET' | 'POST', body: JsonBody | undefined, call: CallOptions = {}): Promise<UpstreamResponse> {
+    const target = endpoint(route, path);
+    const context = { provider: route.provider.id, cluster: route.cluster, secrets: [route.apiKey] };
+    let response: DispatchedResponse;
+    try {
+      response = await dispatcher.request({
+        url: target.url,
+        method,
+        headers: headers(route, target.auth, body !== undefined),
+        body: body === undefined ? undefined : JSON.stringify(body),
+        callerChosen: route.baseUrlSource === 'caller',
+        signal: call.signal,
+        timeouts: call.timeouts ? { ...options.timeouts, ...call.timeouts } : options.timeouts,
+      });
+    } catch (error) {
+      throw toSwitchyardError(error, context);
+    }
+    if (response.status >= 200 && response.status < 300) return response;
+    let text = '';
+    try {
+      text = await readBody(response.body, 64 * 1024);
+    } catch {
+      // An unreadable error body still yields an error from the status below.
+    }
+    if (response.status >= 300 && response.status < 400) {
+      throw new SwitchyardError('upstream_error', `The upstream answered with a redirect (${response.status}), which is not followed.`, {
+        provider: route.provider.id,
+        upstreamStatus: response.status,
+        retryable: false,
+        hint: 'point the base URL at the final address; redirects are never followed',
+      });
+    }
+    throw normalizeUpstreamError({ status: response.status, body: text, headers: response.headers, ...context });
+  }
+
+  return {
+    specificationVersion: 'v1',
+    protocol: 'openai',
+    doChat: (target: UpstreamTarget, body: JsonBody, call?: CallOptions) => send(target.route, 'chat/completions', 'POST', body, call),
+    doEmbed: (target: UpstreamTarget, body: JsonBody, call?: CallOptions) => send(target.route, 'embeddings', 'POST', body, call),
+    doListModels: (target: Omit<UpstreamTarget, 'model'>, call?: CallOptions) => send(target.route, 'models', 'GET', undefined, call),
+  };
+}

@@ -1,0 +1,282 @@
+/**
+ * Watches an OpenAI-protocol SSE body that is forwarded to the client byte for byte (`/v1` passthrough):
+ * it learns usage, the finish reason, the model, `[DONE]` and in-stream errors, and parses as little as it can.
+ */
+import type { SwitchyardError } from '../errors.js';
+import { normalizeUpstreamError } from '../upstream-errors.js';
+import { createChunkReader } from './chunk-parts.js';
+import type { FinishReason, Usage } from './parts.js';
+import { createSseParser, type SseEvent, type SseParser } from './sse-parser.js';
+import { invalidFrameError, streamEndedEarlyError } from './stream-errors.js';
+
+export interface PassthroughObserverOptions {
+  /** The provider the body comes from, for errors. */
+  provider?: string | undefined;
+}
+
+export interface PassthroughObserver {
+  /** Watches the next chunk of the body. */
+  push(chunk: Uint8Array): void;
+  /** The body ended; one that ended before a finish reason or `[DONE]` sets `error`. */
+  end(): void;
+  /** The last usage the upstream reported. */
+  readonly usage: Usage | undefined;
+  /** Choice 0's finish reason. */
+  readonly finishReason: FinishReason | undefined;
+  readonly sawDone: boolean;
+  /** An in-stream error frame, a parsed frame that was not JSON, or (after `end`) a cut-off stream. */
+  readonly error: SwitchyardError | undefined;
+  /** The first non-empty `model` in the stream. */
+  readonly model: string | undefined;
+  /** The stream finished properly: a finish reason or `[DONE]`, and no error. */
+  readonly complete: boolean;
+}
+
+const BOM = '\xEF\xBB\xBF'; // the UTF-8 BOM's bytes, as latin1 text
+
+/**
+ * Finds a quoted key in one text, frame after frame, remembering the next occurrence: a frame without the
+ * key costs nothing and each text is scanned at most once per key. It searches for `key"` and checks the
+ * opening quote after: starting the needle with `"`, the commonest byte in JSON, makes `indexOf` stop everywhere.
+ */
+class KeyFinder {
+  /** The key with its quotes, as in the JSON text. */
+  readonly key: string;
+  private readonly needle: string;
+  private next = -2; // -2: not searched in this text yet; -1: not in the rest of it
+  constructor(key: string) {
+    this.key = `"${key}"`;
+    this.needle = `${key}"`;
+  }
+  reset(): void {
+    this.next = -2;
+  }
+  /** The position of the key's opening quote in [from, to), or -1. */
+  find(text: string, from: number, to: number): number {
+    while (this.next !== -1 && this.next < from) {
+      const at = text.indexOf(this.needle, from + 1);
+      this.next = at === -1 ? -1 : at - 1;
+      if (at !== -1 && text.charCodeAt(at - 1) !== 34) from = at; // a key that only ends like this one
+    }
+    return this.next !== -1 && this.next < to ? this.next : -1;
+  }
+}
+
+function skipSpace(text: string, at: number, to: number): number {
+  let i = at;
+  while (i < to && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9)) i++;
+  return i;
+}
+
+/** Where the value of the key found at `at` starts (after `:` and spaces), or -1 when no `:` follows the key. */
+function valueStart(text: string, at: number, keyLength: number, to: number): number {
+  const colon = skipSpace(text, at + keyLength, to);
+  return colon < to && text.charCodeAt(colon) === 58 ? skipSpace(text, colon + 1, to) : -1;
+}
+
+/** Whether the key occurs in [from, to) with a value opening with `first`: `{` for usage, `"` for a finish reason. */
+function hasValue(text: string, finder: KeyFinder, first: string, from: number, to: number): boolean {
+  for (let at = finder.find(text, from, to); at !== -1; at = finder.find(text, at + 1, to)) {
+    const value = valueStart(text, at, finder.key.length, to);
+    if (value !== -1 && text[value] === first) return true;
+  }
+  return false;
+}
+
+/** Whether the data in [from, to) is a JSON object whose first key is `error`. */
+function startsWithError(text: string, from: number, to: number): boolean {
+  if (text[from] !== '{') return false;
+  let i = from + 1;
+  while (i < to && (text[i] === ' ' || text[i] === '\t' || text[i] === '\n')) i++;
+  return text.startsWith('"error"', i);
+}
+
+const MODEL_VALUE = /^\s*:\s*"((?:[^"\\]|\\.)*)"/;
+
+/** The string value after a `"model"` key that starts `rest`, when it is a non-empty string. */
+function modelAfterKey(rest: string): string | undefined {
+  const value = MODEL_VALUE.exec(rest)?.[1];
+  return value ? (JSON.parse(`"${value}"`) as string) : undefined;
+}
+
+/** Bytes seen as latin1 text (one char per byte, so offsets are byte offsets) back to what they say in UTF-8. */
+function utf8(latin1: string): string {
+  return Buffer.from(latin1, 'latin1').toString('utf8');
+}
+
+/**
+ * Creates an observer for a forwarded SSE body. The bytes are read as latin1 text (one char per byte, so
+ * searching is plain `indexOf` and nothing is decoded), frames are split on blank lines, and only a frame
+ * carrying a usage object, a finish reason or a leading `error` key is decoded and JSON-parsed. A body with
+ * `\r` line ends, or frames other than one `data:` line or a comment, is handed to the full SSE parser.
+ */
+export function createPassthroughObserver(options: PassthroughObserverOptions = {}): PassthroughObserver {
+  const provider = options.provider;
+  const reader = createChunkReader({ provider });
+  const usageKey = new KeyFinder('usage');
+  const finishKey = new KeyFinder('finish_reason');
+  const modelKey = new KeyFinder('model');
+  let pending = ''; // the bytes (as latin1 text) after the last frame boundary
+  let bomChecked = false;
+  let slow: SseParser | undefined;
+  let model: string | undefined;
+  let sawDone = false;
+  let ended = false;
+  let error: SwitchyardError | undefined;
+
+  const finished = (): boolean => sawDone || error !== undefined;
+
+  function parse(text: string): void {
+    let chunk: unknown;
+    try {
+      chunk = JSON.parse(text);
+    } catch {
+      error = invalidFrameError(provider);
+      return;
+    }
+    reader.read(chunk);
+    error ??= reader.state.error;
+    model ??= reader.state.model;
+  }
+
+  /** An event on the slow path. */
+  function onEvent(event: SseEvent): void {
+    if (finished()) return;
+    const data = event.data;
+    if (data === '[DONE]') {
+      sawDone = true;
+      return;
+    }
+    if (event.event === 'error' && !startsWithError(data, 0, data.length)) {
+      error = normalizeUpstreamError({ status: 500, body: data, provider });
+      return;
+    }
+    if (model === undefined) {
+      for (let at = data.indexOf('"model"'); at !== -1 && model === undefined; at = data.indexOf('"model"', at + 1)) {
+        model = modelAfterKey(data.slice(at + 7, at + 400));
+      }
+    }
+    usageKey.reset();
+    finishKey.reset();
+    const to = data.length;
+    if (hasValue(data, usageKey, '{', 0, to) || hasValue(data, finishKey, '"', 0, to) || startsWithError(data, 0, to)) parse(data);
+  }
+
+  /** Reads the first non-empty `"model":"…"` in [from, to). */
+  function findModel(text: string, from: number, to: number): void {
+    for (let at = modelKey.find(text, from, to); at !== -1 && model === undefined; at = modelKey.find(text, at + 1, to)) {
+      const value = valueStart(text, at, modelKey.key.length, to);
+      if (value === -1 || text[value] !== '"') continue;
+      const close = text.indexOf('"', value + 1);
+      if (close === -1 || close >= to || close === value + 1) continue;
+      const raw = text.slice(value + 1, close);
+      model = raw.includes('\\') ? modelAfterKey(utf8(text.slice(at + modelKey.key.length, to))) : utf8(raw);
+    }
+  }
+
+  /**
+   * A frame of one line: [start, end) of the latin1 text, followed by a blank line. Returns false for a line the
+   * fast path does not read (a field other than `data`).
+   */
+  function onFrame(text: string, start: number, end: number): boolean {
+    if (text.charCodeAt(start) === 58) return true; // a comment, such as `: ping`
+    if (!text.startsWith('data:', start)) return false;
+    let from = start + 5;
+    if (from < end && text.charCodeAt(from) === 32) from++;
+    if (end - from === 6 && text.startsWith('[DONE]', from)) {
+      sawDone = true;
+      return true;
+    }
+    if (model === undefined) findModel(text, from, end);
+    if (hasValue(text, usageKey, '{', from, end) || hasValue(text, finishKey, '"', from, end) || startsWithError(text, from, end)) {
+      parse(utf8(text.slice(from, end)));
+    }
+    return true;
+  }
+
+  /** Hands the rest of the body, from a frame boundary on, to the full SSE parser. */
+  function switchToSlow(rest: Buffer, atEnd: boolean): void {
+    const parser = createSseParser();
+    slow = parser;
+    for (const event of parser.push(rest)) onEvent(event);
+    if (atEnd) for (const event of parser.end()) onEvent(event);
+  }
+
+  function onChunk(chunk: Buffer): void {
+    if (slow !== undefined) {
+      for (const event of slow.push(chunk)) onEvent(event);
+      return;
+    }
+    const held = pending.length;
+    const text = held === 0 ? chunk.toString('latin1') : pending + chunk.toString('latin1');
+    pending = '';
+    let pos = 0;
+    if (!bomChecked) {
+      if (text.length < BOM.length && BOM.startsWith(text)) {
+        pending = text;
+        return;
+      }
+      bomChecked = true;
+      if (text.startsWith(BOM)) pos = BOM.length;
+    }
+    if (chunk.indexOf(13) !== -1) return switchToSlow(Buffer.from(text.slice(pos), 'latin1'), false);
+    usageKey.reset();
+    finishKey.reset();
+    modelKey.reset();
+    const length = text.length;
+    // The held bytes are one unfinished line: the first search can start at their last byte.
+    let searchFrom = held - 1;
+    for (;;) {
+      while (pos < length && text.charCodeAt(pos) === 10) pos++; // blank lines between frames
+      const lineEnd = text.indexOf('\n', searchFrom > pos ? searchFrom : pos);
+      if (lineEnd === -1 || lineEnd + 1 === length) break; // the frame has not ended yet
+      // A line end followed by a blank line is a one-line frame; anything else goes to the full parser.
+      if (text.charCodeAt(lineEnd + 1) !== 10 || !onFrame(text, pos, lineEnd)) {
+        return switchToSlow(Buffer.from(text.slice(pos), 'latin1'), false);
+      }
+      pos = lineEnd + 2;
+      searchFrom = 0;
+      if (finished()) return;
+    }
+    if (pos < text.length) pending = text.slice(pos);
+  }
+
+  return {
+    push(chunk) {
+      if (ended || finished() || chunk.byteLength === 0) return;
+      onChunk(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    },
+    end() {
+      if (ended) return;
+      ended = true;
+      if (!finished()) {
+        if (slow !== undefined) {
+          for (const event of slow.end()) onEvent(event);
+        } else if (pending !== '') {
+          // Same rule as the SSE parser: the last frame counts without its blank line if its lines all ended.
+          switchToSlow(Buffer.from(pending, 'latin1'), true);
+        }
+      }
+      pending = '';
+      if (error === undefined && !sawDone && reader.state.finishReason === undefined) error = streamEndedEarlyError(provider);
+    },
+    get usage() {
+      return reader.state.usage;
+    },
+    get finishReason() {
+      return reader.state.finishReason;
+    },
+    get sawDone() {
+      return sawDone;
+    },
+    get error() {
+      return error;
+    },
+    get model() {
+      return model;
+    },
+    get complete() {
+      return error === undefined && (sawDone || reader.state.finishReason !== undefined);
+    },
+  };
+}

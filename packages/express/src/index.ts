@@ -1,0 +1,97 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { createSwitchyard, type EndpointName, type LlmContext, type Switchyard, type SwitchyardOptions } from '@switchyard/core';
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request {
+      /** The LLM side of this request: its route and calls made on it (resolved on first use). */
+      llm: LlmContext;
+    }
+  }
+}
+
+export interface SwitchyardExpressOptions extends SwitchyardOptions {
+  /** Serve the endpoints of SPEC §4 at their paths (default). With false, the middleware only adds `req.llm`. */
+  serve?: boolean;
+}
+
+/** The middleware, with the Switchyard behind it and one handler per endpoint for routes of your choosing. */
+export interface SwitchyardMiddleware extends RequestHandler {
+  readonly switchyard: Switchyard;
+  readonly handlers: Record<EndpointName, RequestHandler>;
+}
+
+const INSTANCE = Symbol('switchyard.instance');
+const CONTEXT = Symbol('switchyard.context');
+
+type TaggedRequest = Request & { [INSTANCE]?: Switchyard; [CONTEXT]?: LlmContext };
+
+function clientGone(req: Request): AbortSignal {
+  const controller = new AbortController();
+  req.res?.once('close', () => {
+    if (!req.res?.writableFinished) controller.abort();
+  });
+  return controller.signal;
+}
+
+// `req.llm` is a getter on the request prototype, so a request that never touches it pays one property write.
+function installGetter(req: Request): void {
+  const proto = Object.getPrototypeOf(req) as object;
+  if (Object.hasOwn(proto, 'llm')) return;
+  Object.defineProperty(proto, 'llm', {
+    configurable: true,
+    get(this: TaggedRequest): LlmContext {
+      const instance = this[INSTANCE];
+      if (!instance) throw new Error('req.llm needs app.use(switchyard(...)) before this route');
+      this[CONTEXT] ??= instance.context({ headers: this.headers, body: this.body, signal: clientGone(this) });
+      return this[CONTEXT];
+    },
+  });
+}
+
+function isSwitchyard(value: unknown): value is Switchyard {
+  return typeof value === 'object' && value !== null && 'handleNode' in value && 'resolve' in value;
+}
+
+/**
+ * `app.use(switchyard(options))`: every request gets `req.llm`, and the endpoints of SPEC §4 are served
+ * (`POST /api/chat`, `POST /v1/chat/completions`, `POST /v1/embeddings`, `GET /v1/models`, `GET /api/providers`).
+ * Options are validated now: a wrong option throws here, listing every problem. Pass a `Switchyard` to share one.
+ */
+export function switchyard(options: SwitchyardExpressOptions | Switchyard = {}): SwitchyardMiddleware {
+  const instance = isSwitchyard(options) ? options : createSwitchyard(options);
+  const serve = isSwitchyard(options) || options.serve !== false;
+  let installed = false;
+
+  const middleware = function switchyardMiddleware(req: Request, res: Response, next: NextFunction): void {
+    (req as TaggedRequest)[INSTANCE] = instance;
+    if (!installed) {
+      installGetter(req);
+      installed = true;
+    }
+    if (serve && instance.matches(req.method, req.path)) {
+      instance.handleNode(req, res, { body: req.body, path: req.path }).catch(next);
+      return;
+    }
+    next();
+  };
+
+  const handler = (endpoint: EndpointName): RequestHandler =>
+    function switchyardHandler(req: Request, res: Response, next: NextFunction): void {
+      instance.handleNode(req, res, { body: req.body, endpoint }).catch(next);
+    };
+
+  return Object.assign(middleware, {
+    switchyard: instance,
+    handlers: {
+      chat: handler('chat'),
+      chatCompletions: handler('chatCompletions'),
+      embeddings: handler('embeddings'),
+      models: handler('models'),
+      providers: handler('providers'),
+    },
+  });
+}
+
+export type { LlmContext, Switchyard, SwitchyardOptions } from '@switchyard/core';

@@ -1,0 +1,91 @@
+import type { Context, Middleware, Next } from 'koa';
+import { createSwitchyard, type EndpointName, type LlmContext, type Switchyard, type SwitchyardOptions } from '@switchyard/core';
+
+declare module 'koa' {
+  interface DefaultState {
+    /** The LLM side of this request: its route and calls made on it (resolved on first use). */
+    llm: LlmContext;
+  }
+}
+
+export interface SwitchyardKoaOptions extends SwitchyardOptions {
+  /** Serve the endpoints of SPEC §4 at their paths (default). With false, the middleware only adds `ctx.state.llm`. */
+  serve?: boolean;
+}
+
+/** The middleware, with the Switchyard behind it and one handler per endpoint (works with or without `@koa/router`). */
+export interface SwitchyardKoaMiddleware extends Middleware {
+  readonly switchyard: Switchyard;
+  readonly handlers: Record<EndpointName, Middleware>;
+}
+
+function isSwitchyard(value: unknown): value is Switchyard {
+  return typeof value === 'object' && value !== null && 'handleNode' in value && 'resolve' in value;
+}
+
+function bodyOf(ctx: Context): unknown {
+  return (ctx.request as { body?: unknown }).body;
+}
+
+function clientGone(ctx: Context): AbortSignal {
+  const controller = new AbortController();
+  ctx.res.once('close', () => {
+    if (!ctx.res.writableFinished) controller.abort();
+  });
+  return controller.signal;
+}
+
+function attachContext(ctx: Context, instance: Switchyard): void {
+  let llm: LlmContext | undefined;
+  Object.defineProperty(ctx.state, 'llm', {
+    configurable: true,
+    enumerable: false,
+    get: () => (llm ??= instance.context({ headers: ctx.req.headers, body: bodyOf(ctx), signal: clientGone(ctx) })),
+  });
+}
+
+async function serveEndpoint(ctx: Context, instance: Switchyard, endpoint?: EndpointName): Promise<boolean> {
+  // The core writes to the Node response itself, so Koa must not respond, and koa-compress must not buffer SSE.
+  ctx.respond = false;
+  (ctx as { compress?: boolean }).compress = false;
+  const handled = await instance.handleNode(ctx.req, ctx.res, { body: bodyOf(ctx), path: ctx.path, ...(endpoint ? { endpoint } : {}) });
+  if (!handled) ctx.respond = true;
+  return handled;
+}
+
+/**
+ * `app.use(switchyard(options))`: every request gets `ctx.state.llm`, and the endpoints of SPEC §4 are served.
+ * Options are validated now: a wrong option throws here, listing every problem. Pass a `Switchyard` to share one.
+ */
+export function switchyard(options: SwitchyardKoaOptions | Switchyard = {}): SwitchyardKoaMiddleware {
+  const instance = isSwitchyard(options) ? options : createSwitchyard(options);
+  const serve = isSwitchyard(options) || options.serve !== false;
+
+  const middleware = async function switchyardMiddleware(ctx: Context, next: Next): Promise<void> {
+    attachContext(ctx, instance);
+    if (serve && instance.matches(ctx.method, ctx.path)) {
+      await serveEndpoint(ctx, instance);
+      return;
+    }
+    await next();
+  };
+
+  const handler = (endpoint: EndpointName): Middleware =>
+    async function switchyardHandler(ctx: Context): Promise<void> {
+      attachContext(ctx, instance);
+      await serveEndpoint(ctx, instance, endpoint);
+    };
+
+  return Object.assign(middleware, {
+    switchyard: instance,
+    handlers: {
+      chat: handler('chat'),
+      chatCompletions: handler('chatCompletions'),
+      embeddings: handler('embeddings'),
+      models: handler('models'),
+      providers: handler('providers'),
+    },
+  }) as SwitchyardKoaMiddleware;
+}
+
+export type { LlmContext, Switchyard, SwitchyardOptions } from '@switchyard/core';

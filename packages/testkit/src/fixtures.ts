@@ -1,0 +1,107 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * Absolute path of the recorded provider traffic shipped with this package.
+ * Resolved from this module's URL: `src/` and `dist/` both sit beside `fixtures/`.
+ */
+export const fixturesDir: string = fileURLToPath(new URL('../fixtures', import.meta.url));
+
+const STREAM_SUFFIX = '.sse.txt';
+const ERROR_SUFFIX = '.error.json';
+
+/** HTTP statuses the error bodies were recorded with (fixtures/README.md). */
+const ERROR_STATUSES: Readonly<Record<string, number>> = {
+  'openai-invalid_api_key.error.json': 401,
+  'openai-model_not_found.error.json': 404,
+  'openai-unsupported_parameter.error.json': 400,
+  'openai-empty_array.error.json': 400,
+  'openai-insufficient_quota.error.json': 429,
+  'openai-unsupported_country_region_territory.error.json': 403,
+  'dashscope-invalid_parameter_error.error.json': 400,
+  'dashscope-InvalidApiKey.error.json': 401,
+  'volcengine-ark-AuthenticationError.error.json': 401,
+  'gemini-openai-compat-INVALID_ARGUMENT.error.json': 400,
+  'gemini-API_KEY_INVALID.error.json': 400,
+  'gemini-RESOURCE_EXHAUSTED.error.json': 429,
+};
+
+/** Only these bodies were recorded raw with a charset; the others came as (or were re-serialised under) plain `application/json`. */
+const UTF8_CHARSET_BODIES: ReadonlySet<string> = new Set([
+  'openai-invalid_api_key.error.json',
+  'openai-model_not_found.error.json',
+]);
+
+const cache = new Map<string, Buffer>();
+
+/** File names of every fixture (`*.sse.txt` and `*.error.json`), sorted. */
+export function listFixtures(): string[] {
+  return readdirSync(fixturesDir)
+    .filter((file) => file.endsWith(STREAM_SUFFIX) || file.endsWith(ERROR_SUFFIX))
+    .sort();
+}
+
+/** Finds a fixture's file name from its name with or without extension, or undefined. */
+export function findFixture(name: string): string | undefined {
+  const files = listFixtures();
+  return [name, `${name}${STREAM_SUFFIX}`, `${name}${ERROR_SUFFIX}`].find((candidate) => files.includes(candidate));
+}
+
+/** Finds a fixture's file name, throwing with the list of fixtures when there is none. */
+export function resolveFixture(name: string): string {
+  const file = findFixture(name);
+  if (file === undefined) {
+    throw new Error(`testkit: no fixture named '${name}'. Known fixtures: ${listFixtures().join(', ')}`);
+  }
+  return file;
+}
+
+/** The exact bytes of a fixture. */
+export function readFixtureBytes(name: string): Buffer {
+  const file = resolveFixture(name);
+  let bytes = cache.get(file);
+  if (bytes === undefined) {
+    bytes = readFileSync(join(fixturesDir, file));
+    cache.set(file, bytes);
+  }
+  return bytes;
+}
+
+/** A fixture's text, as recorded. `name` may omit the extension. */
+export function readFixture(name: string): string {
+  return readFixtureBytes(name).toString('utf8');
+}
+
+/** Whether the fixture is a recorded stream (as opposed to an error body). */
+export function isStreamFixture(name: string): boolean {
+  return resolveFixture(name).endsWith(STREAM_SUFFIX);
+}
+
+/** The HTTP status a fixture was recorded with (200 for streams), or undefined for an unknown name. */
+export function fixtureStatus(name: string): number | undefined {
+  const file = findFixture(name);
+  if (file === undefined) return undefined;
+  if (file.endsWith(STREAM_SUFFIX)) return 200;
+  return ERROR_STATUSES[file];
+}
+
+/** The Content-Type a fixture is served with. */
+export function fixtureContentType(name: string): string {
+  const file = resolveFixture(name);
+  if (file.endsWith(STREAM_SUFFIX)) return 'text/event-stream; charset=utf-8';
+  return UTF8_CHARSET_BODIES.has(file) ? 'application/json; charset=utf-8' : 'application/json';
+}
+
+/** Splits a recorded stream into its frames, each keeping its exact bytes including the blank line. */
+export function splitFrames(bytes: Buffer): Buffer[] {
+  const frames: Buffer[] = [];
+  let start = 0;
+  while (start < bytes.length) {
+    const end = bytes.indexOf('\n\n', start);
+    const stop = end === -1 ? bytes.length : end + 2;
+    frames.push(bytes.subarray(start, stop));
+    start = stop;
+  }
+  return frames;
+}
