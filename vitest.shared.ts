@@ -2,12 +2,12 @@ import { basename } from 'node:path';
 import type { ViteUserConfig } from 'vitest/config';
 
 /** Tests read workspace packages from src through the `@switchyard/source` export condition. */
-const conditions = ['@switchyard/source', 'node', 'import', 'module', 'default'];
+const conditions = ['@switchyard/source', 'module', 'node', 'development|production'];
 
 export function sharedProject(dir: string): ViteUserConfig {
   return {
     resolve: { conditions },
-    ssr: { resolve: { conditions, externalConditions: conditions } },
+    ssr: { resolve: { conditions } },
     test: {
       name: basename(dir),
       root: dir,
