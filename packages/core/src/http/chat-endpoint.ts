@@ -12,7 +12,7 @@ import { readParts } from '../stream/read-stream.js';
 import { type ChatEvent, encodeChatEvent } from '../stream/sse-encoder.js';
 import { toSwitchyardError } from '../upstream-errors.js';
 import type { Endpoint, EndpointContext } from './endpoint-context.js';
-import { SSE_HEADERS } from './openai-endpoints.js';
+import { isEventStream, SSE_HEADERS } from './openai-endpoints.js';
 import type { BodyProblem } from './request-body.js';
 
 /** The numeric codes of the `/api/chat` 400 envelope (SPEC §4; -1, -2, -3 and -10 are fixed there). */
@@ -211,8 +211,3 @@ export const chatEndpoint: Endpoint = async (context) => {
   }
   sink.end(encodeChatEvent({ type: 'end', finish_reason: finishFor(finish) }));
 };
-
-function isEventStream(response: UpstreamResponse): boolean {
-  const type = response.headers['content-type'];
-  return typeof type === 'string' && type.includes('text/event-stream');
-}

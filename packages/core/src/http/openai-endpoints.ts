@@ -33,7 +33,8 @@ function upstreamRequestId(response: UpstreamResponse): string | undefined {
   return Array.isArray(id) ? id[0] : id;
 }
 
-function isEventStream(response: UpstreamResponse): boolean {
+/** Whether an upstream answered with SSE (some ignore `stream: true` and answer JSON). */
+export function isEventStream(response: UpstreamResponse): boolean {
   const type = response.headers['content-type'];
   return typeof type === 'string' && type.includes('text/event-stream');
 }
