@@ -213,7 +213,8 @@ export function resolveConfig(options: SwitchyardOptions = {}): ResolvedConfig {
     const merged = {
       ...base,
       ...override,
-      clusterBaseUrls: { ...base?.clusterBaseUrls, ...override.clusterBaseUrls },
+      // An operator's base URL replaces the default's per-cluster URLs too: the operator said where to go.
+      clusterBaseUrls: override.baseUrl === undefined ? { ...base?.clusterBaseUrls, ...override.clusterBaseUrls } : { ...override.clusterBaseUrls },
       // An operator's tiers replace the default tier of the same name; other default tiers stay.
       tiers: { ...base?.tiers, ...override.tiers },
       aliases: { ...base?.aliases, ...override.aliases },

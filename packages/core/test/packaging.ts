@@ -91,6 +91,10 @@ export interface PackagingOptions {
   smoke?: string;
   /** Assertions on what `smoke` returned, run for each build. */
   checkSmoke?: (value: unknown, build: string) => void;
+  /** Packages a TypeScript user installs beside this one (`@types/express`), linked into the tarball install. */
+  typePackages?: readonly string[];
+  /** Extra `tsc` flags for the consumer check (`--skipLibCheck` where a dependency's own types do not compile). */
+  tscFlags?: readonly string[];
 }
 
 /** An installed copy of a packed tarball, as a user's `node_modules` would hold it. */
@@ -107,7 +111,7 @@ export interface PackedInstall {
  * Packs `dir` with `npm pack`, extracts it into `<tmp>/node_modules/<name>`, and links its dependencies from
  * the repository's `node_modules`, so `<tmp>` resolves the package the way an app that installed it would.
  */
-export async function installPacked(dir: string, tmp: string): Promise<PackedInstall> {
+export async function installPacked(dir: string, tmp: string, extra: readonly string[] = []): Promise<PackedInstall> {
   const { name } = readPackageJson(dir);
   const { stdout } = await execFileAsync('npm', ['pack', '--json', '--pack-destination', tmp], { cwd: dir, env: childEnv(), timeout: 60_000 });
   const [packed] = JSON.parse(stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
@@ -117,7 +121,7 @@ export async function installPacked(dir: string, tmp: string): Promise<PackedIns
   // npm puts every file under `package/` in the tarball.
   await execFileAsync('tar', ['-xzf', join(tmp, packed.filename), '-C', target, '--strip-components=1']);
   const installed = readPackageJson(target);
-  for (const dependency of Object.keys({ ...installed.dependencies, ...installed.peerDependencies })) {
+  for (const dependency of [...Object.keys({ ...installed.dependencies, ...installed.peerDependencies }), ...extra]) {
     const source = join(REPO_ROOT, 'node_modules', dependency);
     if (!existsSync(source)) throw new Error(`${name} depends on ${dependency}, which is not in ${join(REPO_ROOT, 'node_modules')}`);
     const link = join(tmp, 'node_modules', dependency);
@@ -166,7 +170,7 @@ export function describePackaging(options: PackagingOptions): void {
       beforeAll(async () => {
         assertBuilt(dir, name);
         tmp = realpathSync(mkdtempSync(join(tmpdir(), 'switchyard-pack-')));
-        installed = await installPacked(dir, tmp);
+        installed = await installPacked(dir, tmp, options.typePackages);
       }, 60_000);
 
       afterAll(() => {
@@ -190,19 +194,25 @@ export function describePackaging(options: PackagingOptions): void {
         checkLoad(result, `tarball ${module}`, installed.dir);
       });
 
-      it('has declarations TypeScript finds through exports, for import and require', async () => {
+      // One program per module kind, as a user compiles one or the other: declaration merging (`req.llm`) from
+      // both builds in one program would collide, which no real app does.
+      it.for(['esm', 'cjs'] as const)('has declarations TypeScript finds through exports, for %s', async (kind) => {
         const consumer = join(installed.root, 'consumer');
         mkdirSync(consumer, { recursive: true });
         const names = options.exports.join(', ');
-        writeFileSync(join(consumer, 'esm.mts'), `import { ${names} } from ${JSON.stringify(name)};\nexport const all = [${names}];\n`);
-        writeFileSync(join(consumer, 'cjs.cts'), `import pkg = require(${JSON.stringify(name)});\nexport const all = [${options.exports.map((key) => `pkg.${key}`).join(', ')}];\n`);
+        const file = kind === 'esm' ? 'consumer/esm.mts' : 'consumer/cjs.cts';
+        const source =
+          kind === 'esm'
+            ? `import { ${names} } from ${JSON.stringify(name)};\nexport const all = [${names}];\n`
+            : `import pkg = require(${JSON.stringify(name)});\nexport const all = [${options.exports.map((key) => `pkg.${key}`).join(', ')}];\n`;
+        writeFileSync(join(installed.root, file), source);
         const tsc = join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-        const args = [tsc, '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--types', 'node', '--typeRoots', join(REPO_ROOT, 'node_modules', '@types'), 'consumer/esm.mts', 'consumer/cjs.cts'];
+        const args = [tsc, '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--types', 'node', '--typeRoots', join(REPO_ROOT, 'node_modules', '@types'), ...(options.tscFlags ?? []), file];
         try {
           await execFileAsync(process.execPath, args, { cwd: installed.root, env: childEnv(), timeout: 60_000 });
         } catch (error) {
           const { stdout, stderr } = error as { stdout?: string; stderr?: string };
-          throw new Error(`tsc could not type the installed ${name}:\n${stdout ?? ''}${stderr ?? ''}`, { cause: error });
+          throw new Error(`tsc could not type the installed ${name} (${kind}):\n${stdout ?? ''}${stderr ?? ''}`, { cause: error });
         }
       }, 60_000);
     });

@@ -1,0 +1,31 @@
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import { describePackaging, REPO_ROOT } from '../../core/test/packaging.js';
+
+/** Mounts the loaded `@switchyard/express` as `m` in a real Express app on loopback and asks it for /api/providers. */
+const EXPRESS_SMOKE = `
+const express = (await import('express')).default;
+const middleware = m.switchyard({ cluster: 'cn' });
+const app = express();
+app.use(middleware);
+app.get('/plain', (req, res) => res.json({ lazy: typeof req.llm }));
+const server = await new Promise((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)); });
+const base = 'http://127.0.0.1:' + server.address().port;
+try {
+  const providers = await (await fetch(base + '/api/providers')).json();
+  const plain = await (await fetch(base + '/plain')).json();
+  return { cluster: providers.cluster, ids: providers.providers.map((p) => p.id), plain, hasSwitchyard: typeof middleware.switchyard.resolve };
+} finally {
+  server.close();
+  await middleware.switchyard.close();
+}`;
+
+describePackaging({
+  dir: join(REPO_ROOT, 'packages', 'express'),
+  exports: ['switchyard'],
+  typePackages: ['@types/express'],
+  smoke: EXPRESS_SMOKE,
+  checkSmoke(value, build) {
+    expect(value, build).toEqual({ cluster: 'cn', ids: ['openai', 'gemini', 'dashscope', 'volcengine'], plain: { lazy: 'object' }, hasSwitchyard: 'function' });
+  },
+});
