@@ -54,6 +54,48 @@ const timeoutsSchema = z.object({
 });
 export type Timeouts = z.output<typeof timeoutsSchema>;
 
+const delaySchema = z.number().int().nonnegative();
+
+const retriesSchema = z.object({
+  /** Retries after the first try of a model (SPEC §5): 429 rate limits, 5xx, connection errors, timeouts. */
+  max: z.number().int().nonnegative().default(2),
+  /** First backoff; doubles on each retry, with jitter. */
+  baseDelayMs: delaySchema.default(250),
+  /** Longest backoff between two tries. */
+  maxDelayMs: delaySchema.default(4_000),
+  /** Longest `Retry-After` / `retry-after-ms` honoured; an upstream asking for more is not retried. */
+  retryAfterCapMs: delaySchema.default(10_000),
+});
+export type RetryOptions = z.output<typeof retriesSchema>;
+
+const breakerSchema = z.object({
+  /** Consecutive failures (connection, timeout, truncated stream, region block) that open a provider's circuit. */
+  failureThreshold: z.number().int().positive().default(5),
+  /** How long an open circuit fails fast before it lets one trial through (half-open). */
+  cooldownMs: msSchema.default(30_000),
+});
+export type BreakerOptions = z.output<typeof breakerSchema>;
+
+/** Whether this process runs under a test runner: probes then stay off unless asked for, so tests make no stray calls. */
+function underTest(): boolean {
+  return process.env.VITEST !== undefined || process.env.NODE_ENV === 'test';
+}
+
+const probesSchema = z.object({
+  /** Probe providers' base URLs (DNS → TCP → TLS → `GET /models`) at start-up and when a result is stale. Off under a test runner. */
+  enabled: z.boolean().default(() => !underTest()),
+  /** How long a probe result is fresh. */
+  ttlMs: msSchema.default(60_000),
+  /** Spread of the TTL, as a fraction (0.2: ±20%), so probes of many targets do not fire together. */
+  jitter: z.number().min(0).max(1).default(0.2),
+  /** Deadline of each step. */
+  dnsMs: msSchema.default(2_000),
+  connectMs: msSchema.default(3_000),
+  tlsMs: msSchema.default(3_000),
+  httpMs: msSchema.default(5_000),
+});
+export type ProbeSettings = z.output<typeof probesSchema>;
+
 const pathsSchema = z.object({
   chat: z.string().startsWith('/').default('/api/chat'),
   chatCompletions: z.string().startsWith('/').default('/v1/chat/completions'),
@@ -90,6 +132,11 @@ export const switchyardOptionsSchema = z.object({
   /** USD per million tokens, merged onto the defaults. */
   prices: z.record(z.string(), z.object({ input: z.number().nonnegative(), output: z.number().nonnegative() })).default({}),
   timeouts: timeoutsSchema.default(timeoutsSchema.parse({})),
+  /** Timeouts per tier, over `timeouts` (an `expert` tier may think for minutes before its first byte). */
+  tierTimeouts: z.record(z.string().min(1), timeoutsSchema.partial()).default({}),
+  retries: retriesSchema.default(retriesSchema.parse({})),
+  breaker: breakerSchema.default(breakerSchema.parse({})),
+  probes: probesSchema.default(() => probesSchema.parse({})),
   /** Silence after which `/api/chat` sends a `heartbeat` event and `/v1` streams a `: ping` comment. */
   heartbeatMs: msSchema.default(15_000),
   /** Provider ids that may take a request across providers, in order (operator keys only). */
@@ -151,6 +198,10 @@ export interface ResolvedConfig {
   agents: Readonly<Record<string, { systemPrompt: string; tier: string }>>;
   prices: Readonly<Record<string, { input: number; output: number }>>;
   timeouts: Timeouts;
+  tierTimeouts: Readonly<Record<string, Partial<Timeouts>>>;
+  retries: RetryOptions;
+  breaker: BreakerOptions;
+  probes: ProbeSettings;
   heartbeatMs: number;
   failover: readonly string[];
   appTokens: readonly string[] | undefined;
@@ -225,7 +276,9 @@ export function resolveConfig(options: SwitchyardOptions = {}): ResolvedConfig {
       continue;
     }
     const p = result.data;
-    const clusterUrl = p.clusterBaseUrls[o.cluster];
+    // An operator's own `baseUrl` beats a built-in per-cluster URL; an operator's per-cluster URL beats both.
+    const ownClusterUrl = override.clusterBaseUrls?.[o.cluster] !== undefined;
+    const clusterUrl = ownClusterUrl || override.baseUrl === undefined ? p.clusterBaseUrls[o.cluster] : undefined;
     providers.set(id, {
       id,
       label: p.label ?? id,
@@ -234,7 +287,7 @@ export function resolveConfig(options: SwitchyardOptions = {}): ResolvedConfig {
       auth: p.auth,
       apiKey: p.apiKey,
       clusters: p.clusters,
-      reachableByPolicy: p.clusters.includes(o.cluster) || (clusterUrl !== undefined && override.clusterBaseUrls?.[o.cluster] !== undefined),
+      reachableByPolicy: p.clusters.includes(o.cluster) || (clusterUrl !== undefined && ownClusterUrl),
       tiers: p.tiers,
       aliases: p.aliases,
       names: buildNames(p.tiers, p.aliases),
@@ -264,6 +317,10 @@ export function resolveConfig(options: SwitchyardOptions = {}): ResolvedConfig {
     agents: o.agents,
     prices: { ...DEFAULT_PRICES, ...o.prices },
     timeouts: o.timeouts,
+    tierTimeouts: o.tierTimeouts,
+    retries: o.retries,
+    breaker: o.breaker,
+    probes: o.probes,
     heartbeatMs: o.heartbeatMs,
     failover: o.failover,
     appTokens: o.appTokens,
@@ -307,7 +364,8 @@ export function optionsFromEnv(env: Record<string, string | undefined> = process
   if (allowed) options.allowedBaseUrls = allowed;
   const tokens = list(env.SWITCHYARD_APP_TOKENS);
   if (tokens) options.appTokens = tokens;
-  const failover = list(env.SWITCHYARD_FAILOVER);
+  // Provider ids are lower-case; `SWITCHYARD_FAILOVER=DashScope` means dashscope.
+  const failover = list(env.SWITCHYARD_FAILOVER)?.map((id) => id.toLowerCase());
   if (failover) options.failover = failover;
   return options;
 }

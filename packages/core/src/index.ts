@@ -11,7 +11,8 @@ export { createOpenAIProvider, type OpenAIProviderOptions } from './providers/op
 export { joinEndpoint, type Endpoint as UpstreamEndpoint } from './providers/join-url.js';
 export { isAzureHost, DEFAULT_AZURE_API_VERSION } from './providers/azure.js';
 export { isReasoningModel, applyGenerationSettings, type GenerationSettings } from './providers/model-params.js';
-export { createDispatcher, type UpstreamDispatcher, type OutgoingRequest, type DispatcherOptions } from './dispatch/dispatcher.js';
+export { createDispatcher, type UpstreamDispatcher, type OutgoingRequest, type DispatcherOptions, type DispatchFetchOptions, type ConnectHook, type ConnectTarget } from './dispatch/dispatcher.js';
+export { REFUSED_RANGES, isRefusedAddress } from './dispatch/address-policy.js';
 export * from './stream/parts.js';
 export * from './stream/sse-parser.js';
 export * from './stream/chunk-parts.js';
@@ -27,3 +28,11 @@ export { providerStatuses, type ProviderStatus } from './http/providers-endpoint
 export type { ResponseSink } from './http/response-sink.js';
 export { createSwitchyard, type Switchyard, type HandleNodeOptions, type EndpointName } from './switchyard.js';
 export { createLlmContext, createOpenAIClient, type LlmContext, type LlmContextView, type ChatCallRequest, type Completion, type Embeddings } from './llm-context.js';
+export { probeTarget, classifyProbeAnswer, type ProbeResult, type ProbeStatus, type ProbeStep, type ProbeDeadlines, type ProbeTargetOptions } from './reachability/probe.js';
+export { createCircuitBreaker, type CircuitBreaker, type CircuitBreakerOptions, type BreakerState, type BreakerSnapshot, type BreakerPermit, type CallOutcome } from './reachability/circuit-breaker.js';
+export { createHealthRegistry, type HealthRegistry, type HealthRegistryOptions, type ProviderHealth } from './reachability/health-registry.js';
+export { healthOutcome } from './reachability/passive-health.js';
+export { policyUnreachableError, reachableProviderIds } from './reachability/policy.js';
+export { failoverRoutes, failsOver } from './router/failover.js';
+export { isRetryable, retryDelay } from './router/retry.js';
+export type { ProbeView, BreakerView } from './http/providers-endpoint.js';

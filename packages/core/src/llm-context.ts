@@ -1,7 +1,5 @@
 import OpenAI from 'openai';
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
-import { fetch as undiciFetch } from 'undici';
-import { checkCallerBaseUrl } from './dispatch/base-url-policy.js';
 import type { SwitchyardRuntime } from './http/endpoint-context.js';
 import { applyGenerationSettings } from './providers/model-params.js';
 import { readBody } from './providers/openai-provider.js';
@@ -42,6 +40,8 @@ export interface Completion {
   provider: string;
   model: string;
   attempts: AttemptRecord[];
+  /** Why another provider answered than the one asked for; undefined when none did. */
+  fallbackReason?: string | undefined;
 }
 
 export interface Embeddings {
@@ -95,8 +95,8 @@ export function createLlmContext(runtime: SwitchyardRuntime, view: LlmContextVie
       const attempts: AttemptRecord[] = [];
       const build = (model: string): JsonBody =>
         applyGenerationSettings({ model, messages: request.messages, stream: true, stream_options: { include_usage: true } }, model, request);
-      const outcome = await runAttempts(target, attempts, (t) => runtime.providerFor(t.route).doChat(t, build(t.model), { signal }), signal);
-      yield* readParts(outcome.value.body, { provider: target.provider.id, signal });
+      const outcome = await runAttempts(target, attempts, (t, call) => runtime.providerFor(t.route).doChat(t, build(t.model), call), signal, runtime);
+      yield* readParts(outcome.value.body, { provider: outcome.target.route.provider.id, signal });
     },
 
     async complete(request) {
@@ -104,9 +104,18 @@ export function createLlmContext(runtime: SwitchyardRuntime, view: LlmContextVie
       const signal = signalOf(request.signal);
       const attempts: AttemptRecord[] = [];
       const build = (model: string): JsonBody => applyGenerationSettings({ model, messages: request.messages }, model, request);
-      const outcome = await runAttempts(target, attempts, (t) => runtime.providerFor(t.route).doChat(t, build(t.model), { signal }), signal);
+      const outcome = await runAttempts(target, attempts, (t, call) => runtime.providerFor(t.route).doChat(t, build(t.model), call), signal, runtime);
       const json: unknown = JSON.parse(await readBody(outcome.value.body, config.limits.upstreamBodyBytes));
-      const result: Completion = { text: '', reasoning: '', usage: undefined, finishReason: undefined, provider: target.provider.id, model: outcome.target.model, attempts };
+      const result: Completion = {
+        text: '',
+        reasoning: '',
+        usage: undefined,
+        finishReason: undefined,
+        provider: outcome.target.route.provider.id,
+        model: outcome.target.model,
+        attempts,
+        fallbackReason: outcome.fallbackReason,
+      };
       for (const part of completionToParts(json)) {
         if (part.type === 'text') result.text += part.text;
         else if (part.type === 'reasoning') result.reasoning += part.text;
@@ -120,7 +129,7 @@ export function createLlmContext(runtime: SwitchyardRuntime, view: LlmContextVie
     async embed(input, options = {}) {
       const target = routeFor(options.model, 'embedding');
       const signal = signalOf(options.signal);
-      const outcome = await runAttempts(target, [], (t) => runtime.providerFor(t.route).doEmbed(t, { model: t.model, input, encoding_format: 'float' }, { signal }), signal);
+      const outcome = await runAttempts(target, [], (t, call) => runtime.providerFor(t.route).doEmbed(t, { model: t.model, input, encoding_format: 'float' }, call), signal, runtime);
       const json = JSON.parse(await readBody(outcome.value.body, config.limits.upstreamBodyBytes)) as {
         data?: Array<{ embedding: number[]; index: number }>;
         usage?: { prompt_tokens?: number; total_tokens?: number };
@@ -129,7 +138,7 @@ export function createLlmContext(runtime: SwitchyardRuntime, view: LlmContextVie
       return {
         embeddings: data.map((item) => item.embedding),
         usage: json.usage ? { input_tokens: json.usage.prompt_tokens ?? 0, total_tokens: json.usage.total_tokens ?? 0 } : undefined,
-        provider: target.provider.id,
+        provider: outcome.target.route.provider.id,
         model: outcome.target.model,
       };
     },
@@ -143,16 +152,14 @@ export function createLlmContext(runtime: SwitchyardRuntime, view: LlmContextVie
 }
 
 /**
- * An official `openai` client for a route. Its requests go through the same undici agent as everything else,
- * and a caller-chosen base URL is checked by the same policy first.
+ * An official `openai` client for a route. Its requests go through the dispatcher's `fetch`: the same pools, and for
+ * a caller-chosen base URL the same policy (checked and pinned connections, no redirects) as every other call.
  */
 export function createOpenAIClient(runtime: SwitchyardRuntime, route: Route): OpenAI {
   const base = new URL(route.baseUrl);
   const azure = isAzureHost(base.hostname) || route.provider.auth === 'api-key';
-  const fetchThroughDispatcher = ((url: string | URL, init?: RequestInit) => {
-    if (route.baseUrlSource === 'caller') checkCallerBaseUrl(new URL(String(url)), runtime.config.allowedBaseUrls);
-    return undiciFetch(url, { ...(init as object), dispatcher: runtime.dispatcher.agent } as Parameters<typeof undiciFetch>[1]);
-  }) as unknown as typeof fetch;
+  const callerChosen = route.baseUrlSource === 'caller';
+  const fetchThroughDispatcher = ((url: string | URL, init?: RequestInit) => runtime.dispatcher.fetch(url, init, { callerChosen })) as typeof fetch;
   const apiKey = route.apiKey ?? 'none';
   return new OpenAI({
     apiKey,

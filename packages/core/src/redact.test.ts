@@ -146,3 +146,26 @@ describe('redactUrl', () => {
     expect(redactUrl(input)).toBe(expected);
   });
 });
+
+describe('redactLogEntry', () => {
+  it('masks the given secrets and key-shaped strings in every string field, nested ones included, without touching the rest', async () => {
+    const { redactLogEntry } = await import('./redact.js');
+    const secret = ['caller', 'secret', 'value', '0123456789'].join('-');
+    const entry = { requestId: 'r1', status: 400, model: secret, nested: { path: `/v1?llm_api_key=${secret}`, list: [OPENAI_KEY] }, clientAborted: true };
+    const out = redactLogEntry(entry, [secret]);
+    expect(JSON.stringify(out)).not.toContain(secret);
+    expect(JSON.stringify(out)).not.toContain(OPENAI_KEY);
+    expect(out).toMatchObject({ requestId: 'r1', status: 400, model: REDACTED, clientAborted: true });
+    expect(entry.model).toBe(secret);
+  });
+});
+
+describe('redactLogEntry: errors', () => {
+  it('keeps an error readable as a plain object, with the secret masked', async () => {
+    const { redactLogEntry } = await import('./redact.js');
+    const secret = ['caller', 'secret', 'value', '0123456789'].join('-');
+    const out = redactLogEntry({ err: Object.assign(new Error(`call failed for ${secret}`), { code: 'ECONNRESET' }) }, [secret]) as unknown as { err: Record<string, unknown> };
+    expect(out.err).toMatchObject({ type: 'Error', message: `call failed for ${REDACTED}`, code: 'ECONNRESET' });
+    expect(JSON.stringify(out)).not.toContain(secret);
+  });
+});

@@ -56,3 +56,30 @@ export function redactUrl(url: string): string {
   if (!url.includes('=') && !url.includes('@')) return url;
   return url.replace(URL_USERINFO_PASSWORD, `$1${REDACTED}@`).replace(URL_QUERY_KEY, `$1${REDACTED}`);
 }
+
+/**
+ * A copy of a log entry (any flat or nested record) whose strings have the given secrets and anything key-shaped
+ * masked. For the per-request log line: a caller can put a key anywhere it types (a model name, a path).
+ */
+export function redactLogEntry<T extends object>(entry: T, secrets: readonly (string | undefined)[] = []): T {
+  return redactValue(entry, secrets, 0) as T;
+}
+
+function redactValue(value: unknown, secrets: readonly (string | undefined)[], depth: number): unknown {
+  if (typeof value === 'string') return redactSecrets(value, secrets);
+  if (typeof value !== 'object' || value === null || depth > 8) return value;
+  if (Array.isArray(value)) return value.map((item) => redactValue(item, secrets, depth + 1));
+  if (value instanceof Error) {
+    // Errors keep what a log needs, as a plain object (their own fields are not enumerable).
+    const { code } = value as { code?: unknown };
+    return {
+      type: value.name,
+      message: redactSecrets(value.message, secrets),
+      ...(typeof code === 'string' ? { code } : {}),
+      ...(value.stack ? { stack: redactSecrets(value.stack, secrets) } : {}),
+    };
+  }
+  const out: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) out[key] = redactValue(item, secrets, depth + 1);
+  return out;
+}

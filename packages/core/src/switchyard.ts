@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Paths, type ResolvedConfig, resolveConfig, type SwitchyardOptions } from './config.js';
 import { createDispatcher, type UpstreamDispatcher } from './dispatch/dispatcher.js';
 import { SwitchyardError } from './errors.js';
+import { redactLogEntry } from './redact.js';
 import { chatEndpoint } from './http/chat-endpoint.js';
 import type { Endpoint, EndpointContext, SwitchyardRuntime } from './http/endpoint-context.js';
 import { chatCompletionsEndpoint, embeddingsEndpoint, modelsEndpoint, writeOpenAIError } from './http/openai-endpoints.js';
@@ -12,6 +13,7 @@ import { createNodeSink, createWebSink, type ResponseSink } from './http/respons
 import { createLlmContext, type LlmContext, type LlmContextView } from './llm-context.js';
 import { createOpenAIProvider } from './providers/openai-provider.js';
 import type { Provider } from './providers/provider.js';
+import { createHealthRegistry, type HealthRegistry } from './reachability/health-registry.js';
 import { type RequestView, type ResolveOptions, resolveRoute } from './router/resolve.js';
 import type { Route } from './router/route.js';
 
@@ -32,6 +34,8 @@ export type EndpointName = keyof Paths;
 export interface Switchyard {
   readonly config: ResolvedConfig;
   readonly dispatcher: UpstreamDispatcher;
+  /** Breakers, passive health and probes per provider (SPEC §3, §5). */
+  readonly health: HealthRegistry;
   /** Resolves a route from a request view (SPEC §2). */
   resolve(view: RequestView, options?: ResolveOptions): Route;
   /** The provider adapter a route goes through. */
@@ -53,6 +57,11 @@ function pathOf(url: string | undefined): string {
   return query === -1 ? url : url.slice(0, query);
 }
 
+function callerSecret(value: string | string[] | null | undefined): string | undefined {
+  const first = Array.isArray(value) ? value[0] : value;
+  return first?.trim() || undefined;
+}
+
 function digest(token: string): Buffer {
   return createHash('sha256').update(token).digest();
 }
@@ -66,10 +75,14 @@ export function createSwitchyard(options: SwitchyardOptions = {}): Switchyard {
     lookup: options.lookup,
   });
   const openai = createOpenAIProvider({ dispatcher, timeouts: config.timeouts });
+  const health = createHealthRegistry({ config, lookup: options.lookup });
+  // Fire and forget: start-up never waits for a probe, and a failed probe is only a result.
+  health.warm();
   const adapters = options.adapters ?? {};
   const runtime: SwitchyardRuntime = {
     config,
     dispatcher,
+    health,
     providerFor: (route) => adapters[route.provider.id] ?? openai,
   };
   const onRequest = options.onRequest;
@@ -110,7 +123,8 @@ export function createSwitchyard(options: SwitchyardOptions = {}): Switchyard {
       if (onRequest) {
         context.log.durationMs = Math.round((performance.now() - started) * 100) / 100;
         try {
-          onRequest(context.log);
+          // The entry never carries a key; the caller's own key is masked even where the caller typed it (a model name).
+          onRequest(redactLogEntry(context.log, [callerSecret(context.headers['x-llm-api-key']), callerSecret(context.query?.get('llm_api_key'))]));
         } catch {
           // A failing logger never breaks a request.
         }
@@ -151,6 +165,7 @@ export function createSwitchyard(options: SwitchyardOptions = {}): Switchyard {
   return {
     config,
     dispatcher,
+    health,
     resolve: (view, resolveOptions) => resolveRoute(config, view, resolveOptions),
     providerFor: runtime.providerFor,
     matches: (method, path) => endpoints.has(`${method} ${path}`),
@@ -203,6 +218,9 @@ export function createSwitchyard(options: SwitchyardOptions = {}): Switchyard {
 
     context: (view) => createLlmContext(runtime, view),
 
-    close: () => dispatcher.close(),
+    close: () => {
+      health.close();
+      return dispatcher.close();
+    },
   };
 }

@@ -196,7 +196,7 @@ export function describePackaging(options: PackagingOptions): void {
 
       // One program per module kind, as a user compiles one or the other: declaration merging (`req.llm`) from
       // both builds in one program would collide, which no real app does.
-      it.for(['esm', 'cjs'] as const)('has declarations TypeScript finds through exports, for %s', async (kind) => {
+      it.for(['esm', 'cjs'] as const)('has declarations TypeScript finds through exports, for %s', { timeout: 60_000 }, async (kind) => {
         const consumer = join(installed.root, 'consumer');
         mkdirSync(consumer, { recursive: true });
         const names = options.exports.join(', ');
@@ -214,7 +214,7 @@ export function describePackaging(options: PackagingOptions): void {
           const { stdout, stderr } = error as { stdout?: string; stderr?: string };
           throw new Error(`tsc could not type the installed ${name} (${kind}):\n${stdout ?? ''}${stderr ?? ''}`, { cause: error });
         }
-      }, 60_000);
+      });
     });
   });
 }

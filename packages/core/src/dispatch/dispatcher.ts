@@ -1,9 +1,12 @@
 import type { LookupFunction } from 'node:net';
 import type { Readable } from 'node:stream';
-import { Agent } from 'undici';
+import { Agent, fetch as undiciFetch } from 'undici';
 import type { Timeouts } from '../config.js';
 import { SwitchyardError } from '../errors.js';
-import { checkCallerBaseUrl } from './base-url-policy.js';
+import { type Allowlist, baseUrlForbidden, checkCallerBaseUrl, compileAllowlist, parseCallerBaseUrl } from './base-url-policy.js';
+import { type ConnectHook, createCheckedConnector } from './checked-connector.js';
+
+export type { ConnectHook, ConnectTarget } from './checked-connector.js';
 
 /** One request leaving for a provider. */
 export interface OutgoingRequest {
@@ -32,32 +35,79 @@ export interface DispatcherOptions {
   connectTimeoutMs?: number;
   /** Keep-alive sockets per upstream origin are reused for this long when idle, in ms. */
   keepAliveTimeoutMs?: number;
-  /** Replaces DNS resolution (tests point provider host names at loopback with it). */
+  /** Replaces DNS resolution (tests point provider host names at loopback with it). Caller-chosen names are still checked. */
   lookup?: LookupFunction;
+  /** The largest upstream response body from a caller-chosen origin, in bytes (streams included). Default 64 MiB. */
+  maxCallerResponseBytes?: number;
+}
+
+/** Options for {@link UpstreamDispatcher.fetch}. */
+export interface DispatchFetchOptions {
+  /** Whether the URL came from the caller: then the base-URL policy applies and the checked agent is used. */
+  callerChosen: boolean;
 }
 
 /**
- * The one way out: every byte that leaves for a provider goes through `request`. The base-URL policy,
- * deadlines and keep-alive pools per origin live here, so no route or adapter can skip them.
+ * The one way out: every byte that leaves for a provider goes through `request` (or `fetch`, for the `openai` SDK
+ * clients this package hands out). The base-URL policy, pinned and checked connections, deadlines, size limits and
+ * keep-alive pools per origin live here, so no route, adapter or client can skip them.
  */
 export interface UpstreamDispatcher {
   request(request: OutgoingRequest): Promise<DispatchedResponse>;
-  /** The undici dispatcher behind it, for the `openai` SDK clients this package hands out. */
+  /** A web `fetch` through the same policy and pools: redirects are never followed. */
+  fetch(url: string | URL, init: RequestInit | undefined, options: DispatchFetchOptions): Promise<Response>;
+  /** The undici agent for operator-configured and allowlisted origins. */
   readonly agent: Agent;
+  /** The undici agent for caller-chosen origins: every connection resolved, checked and pinned. */
+  readonly callerAgent: Agent;
+  /**
+   * Registers a hook that sees every connection to a caller-chosen origin after its addresses passed the policy and
+   * before the socket connects (for audit logs or an egress policy of your own); a hook that throws refuses the
+   * connection. Returns the function that removes it.
+   */
+  onConnect(hook: ConnectHook): () => void;
   close(): Promise<void>;
 }
 
+const DEFAULT_MAX_CALLER_RESPONSE_BYTES = 64 * 1024 * 1024;
+
+function redirectRefused(status: number): SwitchyardError {
+  return baseUrlForbidden(
+    `The caller-chosen base URL answered with a redirect (HTTP ${status}), which is never followed.`,
+    'point X-LLM-Base-Url at the final address of the relay; redirects are not followed',
+  );
+}
+
+function isRedirect(status: number): boolean {
+  return status >= 300 && status < 400 && status !== 304;
+}
+
+/** Creates the dispatcher: one pooled agent for trusted origins, one checked agent for caller-chosen ones. */
 export function createDispatcher(options: DispatcherOptions = {}): UpstreamDispatcher {
-  const allowed = options.allowedBaseUrls ?? [];
+  const allowlist: Allowlist = compileAllowlist(options.allowedBaseUrls ?? []);
+  const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+  const keepAlive = { keepAliveTimeout: options.keepAliveTimeoutMs ?? 10_000, keepAliveMaxTimeout: 60_000 };
+  const hooks = new Set<ConnectHook>();
   const agent = new Agent({
-    keepAliveTimeout: options.keepAliveTimeoutMs ?? 10_000,
-    keepAliveMaxTimeout: 60_000,
-    connect: { timeout: options.connectTimeoutMs ?? 10_000, ...(options.lookup ? { lookup: options.lookup } : {}) },
+    ...keepAlive,
+    connect: { timeout: connectTimeoutMs, ...(options.lookup ? { lookup: options.lookup } : {}) },
+  });
+  const callerAgent = new Agent({
+    ...keepAlive,
+    maxResponseSize: options.maxCallerResponseBytes ?? DEFAULT_MAX_CALLER_RESPONSE_BYTES,
+    connect: createCheckedConnector({ lookup: options.lookup, timeoutMs: connectTimeoutMs, hooks }),
   });
 
+  /** The agent a URL goes through, after the static part of the policy. */
+  function agentFor(url: URL, callerChosen: boolean): Agent {
+    if (!callerChosen) return agent;
+    // Allowlisted relays are the operator's own decision: internal addresses and http are allowed there.
+    return checkCallerBaseUrl(url, allowlist) === 'allowlisted' ? agent : callerAgent;
+  }
+
   async function request(outgoing: OutgoingRequest): Promise<DispatchedResponse> {
-    const url = new URL(outgoing.url);
-    if (outgoing.callerChosen) checkCallerBaseUrl(url, allowed);
+    const url = outgoing.callerChosen ? parseCallerBaseUrl(outgoing.url) : new URL(outgoing.url);
+    const via = agentFor(url, outgoing.callerChosen);
     const { timeouts } = outgoing;
     // One timer bounds the whole attempt, body included; undici's own timers bound first byte and idle gaps.
     const total = new AbortController();
@@ -72,7 +122,7 @@ export function createDispatcher(options: DispatcherOptions = {}): UpstreamDispa
       outgoing.signal?.removeEventListener('abort', onAbort);
     };
     try {
-      const response = await agent.request({
+      const response = await via.request({
         origin: url.origin,
         path: url.pathname + url.search,
         method: outgoing.method,
@@ -83,6 +133,11 @@ export function createDispatcher(options: DispatcherOptions = {}): UpstreamDispa
         bodyTimeout: timeouts.idleMs,
       });
       response.body.once('close', release);
+      if (outgoing.callerChosen && isRedirect(response.statusCode)) {
+        // Dropped unread: its Location is never looked at, let alone followed.
+        response.body.on('error', () => {}).destroy();
+        throw redirectRefused(response.statusCode);
+      }
       return { status: response.statusCode, headers: response.headers, body: response.body };
     } catch (error) {
       release();
@@ -91,9 +146,29 @@ export function createDispatcher(options: DispatcherOptions = {}): UpstreamDispa
     }
   }
 
+  async function fetchThrough(input: string | URL, init: RequestInit | undefined, fetchOptions: DispatchFetchOptions): Promise<Response> {
+    const href = String(input);
+    const url = fetchOptions.callerChosen ? parseCallerBaseUrl(href) : new URL(href);
+    const via = agentFor(url, fetchOptions.callerChosen);
+    const response = (await undiciFetch(href, { ...(init as object), redirect: 'manual', dispatcher: via } as Parameters<typeof undiciFetch>[1])) as unknown as Response;
+    if (fetchOptions.callerChosen && isRedirect(response.status)) {
+      await response.body?.cancel().catch(() => {});
+      throw redirectRefused(response.status);
+    }
+    return response;
+  }
+
   return {
     request,
+    fetch: fetchThrough,
     agent,
-    close: () => agent.close(),
+    callerAgent,
+    onConnect(hook) {
+      hooks.add(hook);
+      return () => hooks.delete(hook);
+    },
+    close: async () => {
+      await Promise.all([agent.close(), callerAgent.close()]);
+    },
   };
 }

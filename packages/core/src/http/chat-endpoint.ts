@@ -3,7 +3,7 @@ import { type ErrorCode, SwitchyardError } from '../errors.js';
 import { applyGenerationSettings } from '../providers/model-params.js';
 import { readBody } from '../providers/openai-provider.js';
 import type { JsonBody, UpstreamResponse, UpstreamTarget } from '../providers/provider.js';
-import { runAttempts } from '../router/attempts.js';
+import { runAttempts, servedHeaders } from '../router/attempts.js';
 import { resolveRoute } from '../router/resolve.js';
 import { computeCost } from '../stream/cost.js';
 import { completionToParts } from '../stream/chunk-parts.js';
@@ -106,6 +106,7 @@ export const chatEndpoint: Endpoint = async (context) => {
   let target: UpstreamTarget | undefined;
   let response: UpstreamResponse | undefined;
   let failure: SwitchyardError | undefined;
+  let fallbackReason: string | undefined;
   let route;
   try {
     const body = await context.body();
@@ -129,14 +130,18 @@ export const chatEndpoint: Endpoint = async (context) => {
     const outcome = await runAttempts(
       route,
       context.attempts,
-      (t) => context.runtime.providerFor(t.route).doChat(t, buildChatRequest(t.model, messages), { signal: sink.signal }),
+      (t, call) => context.runtime.providerFor(t.route).doChat(t, buildChatRequest(t.model, messages), call),
       sink.signal,
+      context.runtime,
     );
     target = outcome.target;
     response = outcome.value;
+    fallbackReason = outcome.fallbackReason;
   } catch (error) {
     failure = toSwitchyardError(error);
   }
+  // A refused X-LLM-Base-Url is bad input, not an upstream failure: the 400 envelope, before anything streams.
+  if (failure?.code === 'base_url_forbidden') return writeInputError(context, CHAT_ERROR_NUMBERS.base_url_forbidden, failure);
   if (sink.signal.aborted) {
     context.log.clientAborted = true;
     return;
@@ -144,8 +149,11 @@ export const chatEndpoint: Endpoint = async (context) => {
 
   // The commit point: from here on the client has bytes, and failures are events.
   const model = target?.model ?? route.candidates[0] ?? '';
-  const headers: Record<string, string> = { ...SSE_HEADERS, 'x-llm-attempts': String(context.attempts.length) };
-  if (target) headers['x-llm-served-by'] = `${target.route.provider.id}/${target.model}`;
+  const headers: Record<string, string> = target
+    ? { ...SSE_HEADERS, ...servedHeaders(target, context.attempts, fallbackReason) }
+    : { ...SSE_HEADERS, 'x-llm-attempts': String(context.attempts.length) };
+  // After a failover the answer comes from another provider than the route's.
+  const served = target?.route ?? route;
   context.log.status = 200;
   context.log.model = model;
   sink.writeHead(200, headers);
@@ -158,14 +166,14 @@ export const chatEndpoint: Endpoint = async (context) => {
     return sink.write(encodeChatEvent(event));
   };
   send({ type: 'id', id: context.requestId });
-  send({ type: 'route', provider: target?.route.provider.id ?? route.provider.id, model, cluster: route.cluster, attempts: context.attempts });
+  send({ type: 'route', provider: served.provider.id, model, cluster: route.cluster, attempts: context.attempts, ...(fallbackReason === undefined ? {} : { fallbackReason }) });
 
   let usage: Usage | undefined;
   let finish: string | undefined;
   try {
     if (response && !failure) {
       const parts: AsyncIterable<StreamPart> = isEventStream(response)
-        ? readParts(response.body, { provider: route.provider.id, signal: sink.signal })
+        ? readParts(response.body, { provider: served.provider.id, signal: sink.signal })
         : (async function* () {
             yield* completionToParts(JSON.parse(await readBody((response as UpstreamResponse).body, config.limits.upstreamBodyBytes)));
           })();
@@ -183,10 +191,12 @@ export const chatEndpoint: Endpoint = async (context) => {
       }
     }
   } catch (error) {
-    if (!sink.signal.aborted) failure = toSwitchyardError(error, { provider: route.provider.id, cluster: route.cluster, secrets: [route.apiKey] });
+    if (!sink.signal.aborted) failure = toSwitchyardError(error, { provider: served.provider.id, cluster: route.cluster, secrets: [route.apiKey, served.apiKey] });
   } finally {
     clearTimeout(heartbeat);
   }
+  // A stream that broke after the commit counts against its provider (a caller's relay is not the provider).
+  if (failure && response && !sink.signal.aborted && served.baseUrlSource === 'provider') context.runtime.health?.reportStreamFailure(served.provider.id, failure);
   if (sink.signal.aborted) {
     context.log.clientAborted = true;
     response?.body.destroy();

@@ -2,6 +2,7 @@ import type { ResolvedConfig } from '../config.js';
 import type { UpstreamDispatcher } from '../dispatch/dispatcher.js';
 import type { ErrorCode, SwitchyardError } from '../errors.js';
 import type { Provider } from '../providers/provider.js';
+import type { HealthRegistry } from '../reachability/health-registry.js';
 import type { AttemptRecord } from '../router/attempts.js';
 import type { HeaderBag } from '../router/resolve.js';
 import type { Route } from '../router/route.js';
@@ -28,6 +29,8 @@ export interface RequestLogEntry {
 export interface SwitchyardRuntime {
   readonly config: ResolvedConfig;
   readonly dispatcher: UpstreamDispatcher;
+  /** Breakers, passive health and probes per provider (absent: no breaker, no probes). */
+  readonly health?: HealthRegistry | undefined;
   providerFor(route: Route): Provider;
 }
 

@@ -43,7 +43,7 @@ async function routeAndCall(
   context: EndpointContext,
   defaultTier: string,
   call: (target: UpstreamTarget, body: JsonBody, options: CallOptions) => Promise<UpstreamResponse>,
-): Promise<{ route: Route; target: UpstreamTarget; response: UpstreamResponse; body: JsonBody }> {
+): Promise<{ route: Route; target: UpstreamTarget; response: UpstreamResponse; body: JsonBody; fallbackReason: string | undefined }> {
   const body = await context.body();
   const route = resolveRoute(context.runtime.config, { headers: context.headers, query: context.query, requested: body.model }, { defaultTier });
   context.log.keySource = route.keySource;
@@ -52,23 +52,25 @@ async function routeAndCall(
   const outcome = await runAttempts(
     route,
     context.attempts,
-    (target) => {
+    (target, attemptCall) => {
       // Only `model` changes; everything else the caller sent passes through as it was.
       const upstreamBody = target.model === body.model ? body : { ...body, model: target.model };
-      return call(target, upstreamBody, { signal });
+      return call(target, upstreamBody, attemptCall);
     },
     signal,
+    context.runtime,
   );
   context.log.model = outcome.target.model;
-  return { route, target: outcome.target, response: outcome.value, body };
+  context.log.provider = outcome.target.route.provider.id;
+  return { route, target: outcome.target, response: outcome.value, body, fallbackReason: outcome.fallbackReason };
 }
 
 /** Sends a non-streamed upstream answer on, as bytes. */
-async function forwardWhole(context: EndpointContext, target: UpstreamTarget, response: UpstreamResponse): Promise<void> {
+async function forwardWhole(context: EndpointContext, target: UpstreamTarget, response: UpstreamResponse, fallbackReason?: string): Promise<void> {
   const text = await readBody(response.body, context.runtime.config.limits.upstreamBodyBytes);
   const headers: Record<string, string> = {
     'content-type': 'application/json; charset=utf-8',
-    ...servedHeaders(target, context.attempts),
+    ...servedHeaders(target, context.attempts, fallbackReason),
   };
   const requestId = upstreamRequestId(response);
   if (requestId) headers['x-request-id'] = requestId;
@@ -81,9 +83,9 @@ async function forwardWhole(context: EndpointContext, target: UpstreamTarget, re
  * Forwards an upstream SSE stream as bytes, watching only for usage, errors and the end. After the commit point a
  * failure becomes an error frame with no `[DONE]`: a client never mistakes a broken stream for a finished one.
  */
-async function forwardStream(context: EndpointContext, target: UpstreamTarget, response: UpstreamResponse): Promise<void> {
+async function forwardStream(context: EndpointContext, target: UpstreamTarget, response: UpstreamResponse, fallbackReason?: string): Promise<void> {
   const { sink } = context;
-  const headers: Record<string, string> = { ...SSE_HEADERS, ...servedHeaders(target, context.attempts) };
+  const headers: Record<string, string> = { ...SSE_HEADERS, ...servedHeaders(target, context.attempts, fallbackReason) };
   const requestId = upstreamRequestId(response);
   if (requestId) headers['x-request-id'] = requestId;
   context.log.status = 200;
@@ -116,6 +118,8 @@ async function forwardStream(context: EndpointContext, target: UpstreamTarget, r
   }
   if (failure) {
     context.log.streamError = failure.code;
+    // A stream that broke after the commit counts against its provider (a caller's relay is not the provider).
+    if (target.route.baseUrlSource === 'provider') context.runtime.health?.reportStreamFailure(target.route.provider.id, failure);
     // The observer saw the upstream's own error frame go by already; add ours only when the upstream sent none.
     sink.end(observer.error ? undefined : encodeOpenAIErrorFrame(failure));
     return;
@@ -126,9 +130,9 @@ async function forwardStream(context: EndpointContext, target: UpstreamTarget, r
 /** `POST /v1/chat/completions`: OpenAI-compatible, tiers and aliases resolved in `model`, frames passed through. */
 export const chatCompletionsEndpoint: Endpoint = async (context) => {
   try {
-    const { target, response, body } = await routeAndCall(context, 'general', (t, b, o) => context.runtime.providerFor(t.route).doChat(t, b, o));
-    if (body.stream === true && isEventStream(response)) await forwardStream(context, target, response);
-    else await forwardWhole(context, target, response);
+    const { target, response, body, fallbackReason } = await routeAndCall(context, 'general', (t, b, o) => context.runtime.providerFor(t.route).doChat(t, b, o));
+    if (body.stream === true && isEventStream(response)) await forwardStream(context, target, response, fallbackReason);
+    else await forwardWhole(context, target, response, fallbackReason);
   } catch (error) {
     if (context.sink.committed) throw error;
     writeOpenAIError(context, error);
@@ -138,8 +142,8 @@ export const chatCompletionsEndpoint: Endpoint = async (context) => {
 /** `POST /v1/embeddings`: the `embedding` tier by default. */
 export const embeddingsEndpoint: Endpoint = async (context) => {
   try {
-    const { target, response } = await routeAndCall(context, 'embedding', (t, b, o) => context.runtime.providerFor(t.route).doEmbed(t, b, o));
-    await forwardWhole(context, target, response);
+    const { target, response, fallbackReason } = await routeAndCall(context, 'embedding', (t, b, o) => context.runtime.providerFor(t.route).doEmbed(t, b, o));
+    await forwardWhole(context, target, response, fallbackReason);
   } catch (error) {
     if (context.sink.committed) throw error;
     writeOpenAIError(context, error);
@@ -158,13 +162,16 @@ export const modelsEndpoint: Endpoint = async (context) => {
   try {
     const { config } = context.runtime;
     let route: Route;
+    // Without a key the tiers and aliases of the provider asked for are still listed (the error names it).
+    let keyless: string | undefined;
     try {
       route = resolveRoute(config, { headers: context.headers, query: context.query });
     } catch (error) {
       if (!SwitchyardError.isInstance(error) || error.code !== 'missing_api_key') throw error;
       route = undefined as unknown as Route;
+      keyless = error.provider;
     }
-    const provider = route?.provider ?? config.providers.get(config.defaultProviders[0] as string);
+    const provider = route?.provider ?? config.providers.get(keyless ?? (config.defaultProviders[0] as string));
     const data: ModelEntry[] = [];
     const seen = new Set<string>();
     const add = (id: string, ownedBy: string) => {

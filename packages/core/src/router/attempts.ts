@@ -1,6 +1,11 @@
-import type { ErrorCode } from '../errors.js';
+import type { ResolvedConfig, Timeouts } from '../config.js';
+import { type ErrorCode, SwitchyardError } from '../errors.js';
 import type { UpstreamTarget } from '../providers/provider.js';
+import type { HealthRegistry } from '../reachability/health-registry.js';
+import { policyUnreachableError } from '../reachability/policy.js';
 import { toSwitchyardError } from '../upstream-errors.js';
+import { failoverRoutes, failsOver } from './failover.js';
+import { isRetryable, retryDelay, sleep } from './retry.js';
 import type { Route } from './route.js';
 
 /** One try, as the answer reports it (`X-LLM-Attempts`, the `route` event). */
@@ -16,41 +21,156 @@ export interface AttemptOutcome<T> {
   value: T;
   target: UpstreamTarget;
   attempts: AttemptRecord[];
+  /** Why the answer came from another provider than the route's (`X-LLM-Fallback-Reason`); undefined when it did not. */
+  fallbackReason?: string | undefined;
+}
+
+/** What each try gets besides its target: the abort signal and the timeouts of the route's tier. */
+export interface AttemptCall {
+  signal: AbortSignal | undefined;
+  timeouts: Partial<Timeouts> | undefined;
+}
+
+/** What the planner needs beyond the route: retries, failover and tier timeouts from the config; breakers and probes from the registry. */
+export interface AttemptPolicy {
+  readonly config: ResolvedConfig;
+  readonly health?: HealthRegistry | undefined;
+  /** Jitter source, for tests. */
+  readonly random?: () => number;
 }
 
 /** Codes after which the next model candidate of the tier is tried (SPEC §5). */
 const NEXT_CANDIDATE: ReadonlySet<ErrorCode> = new Set(['model_not_found', 'region_restricted']);
 
+type Run<T> = (target: UpstreamTarget, call: AttemptCall) => Promise<T>;
+
+/** Why the route's own provider is not tried: `error` when it must not be, none when a probe only advises against it. */
+interface Block {
+  reason: string;
+  error?: SwitchyardError;
+}
+
+function circuitOpenError(health: HealthRegistry, providerId: string): SwitchyardError {
+  const { breaker } = health.health(providerId);
+  const waitMs = breaker.retryAt === undefined ? undefined : Math.max(0, breaker.retryAt - Date.now());
+  const when = waitMs === undefined ? 'a trial call is under way; retry in a moment' : `retry after ${Math.max(1, Math.ceil(waitMs / 1000))}s`;
+  return new SwitchyardError('provider_unreachable', `The circuit for provider "${providerId}" is open after ${breaker.consecutiveFailures} consecutive failures.`, {
+    provider: providerId,
+    retryAfterMs: waitMs,
+    hint: `circuit open: ${when}, or pick another provider`,
+    details: { breaker: breaker.state },
+  });
+}
+
+function blockOf(route: Route, policy: AttemptPolicy): Block | undefined {
+  // A caller-chosen relay is another host: the provider's policy, breaker and probe say nothing about it.
+  if (route.baseUrlSource === 'caller') return undefined;
+  const { provider, cluster } = route;
+  if (!provider.reachableByPolicy) {
+    return { reason: `provider_unreachable: ${provider.id} not reachable from ${cluster}`, error: policyUnreachableError(policy.config, provider) };
+  }
+  const { health } = policy;
+  if (!health) return undefined;
+  if (!health.wouldAdmit(provider.id)) return { reason: `provider_unreachable: ${provider.id} circuit open`, error: circuitOpenError(health, provider.id) };
+  const probe = health.probeBlock(provider.id);
+  return probe ? { reason: `provider_unreachable: ${provider.id} probe ${probe}` } : undefined;
+}
+
+/** Tries one route's candidates in order, each with retries; reports every outcome to the provider's breaker. */
+async function runLeg<T>(route: Route, attempts: AttemptRecord[], run: Run<T>, signal: AbortSignal | undefined, policy: AttemptPolicy | undefined): Promise<AttemptOutcome<T>> {
+  const { candidates, provider } = route;
+  const retries = policy?.config.retries;
+  const health = route.baseUrlSource === 'caller' ? undefined : policy?.health;
+  const call: AttemptCall = { signal, timeouts: route.tier === undefined ? undefined : policy?.config.tierTimeouts[route.tier] };
+  const context = { provider: provider.id, cluster: route.cluster, secrets: [route.apiKey] };
+  let last: SwitchyardError | undefined;
+  for (let i = 0; i < candidates.length; i++) {
+    const target: UpstreamTarget = { route, model: candidates[i] as string };
+    for (let retry = 0; ; retry++) {
+      const permit = health?.acquire(provider.id);
+      // The circuit opened under this very request: its own last error says more than "circuit open".
+      if (health && !permit) throw last ?? circuitOpenError(health, provider.id);
+      let error: SwitchyardError;
+      try {
+        const value = await run(target, call);
+        health?.report(provider.id, permit);
+        attempts.push({ provider: provider.id, model: target.model, status: 'ok' });
+        return { value, target, attempts };
+      } catch (thrown) {
+        error = toSwitchyardError(thrown, context);
+        health?.report(provider.id, permit, error, signal?.aborted === true);
+        attempts.push({ provider: provider.id, model: target.model, status: 'failed', code: error.code });
+      }
+      last = error;
+      if (signal?.aborted) throw error;
+      if (NEXT_CANDIDATE.has(error.code) && i < candidates.length - 1) break;
+      const delay = retries && retry < retries.max && isRetryable(error) ? retryDelay(error, retry, retries, policy?.random) : undefined;
+      if (delay === undefined) throw error;
+      try {
+        await sleep(delay, signal);
+      } catch {
+        throw error;
+      }
+    }
+  }
+  throw last ?? new Error('unreachable: a route always has at least one candidate');
+}
+
 /**
- * Tries the route's candidates in order until one answers. Runs before the commit point: a failure here is data for
- * the next try, never something the client has seen. Throws the last error, with `attempts` filled in.
+ * Plans and runs the tries of one request (SPEC §5), all before the commit point: a failure here is data for the next
+ * try, never something the client has seen.
+ *
+ * - the route's candidates in order on `model_not_found` and `region_restricted`;
+ * - retries with backoff and jitter on rate limits, 5xx, connection errors and timeouts, honouring `Retry-After`;
+ * - a provider not reachable by policy, or with its circuit open, fails fast with `provider_unreachable`, without a
+ *   network call, unless `config.failover` may take the request;
+ * - cross-provider failover, same tier, operator keys only, when the provider failed.
+ *
+ * Without `policy` only the candidates are tried (no retries, no failover, no breaker). Throws the last error.
+ * `attempts` is filled in as tries happen, so a caller sees them even when this throws.
  */
 export async function runAttempts<T>(
   route: Route,
   attempts: AttemptRecord[],
-  run: (target: UpstreamTarget) => Promise<T>,
+  run: Run<T>,
   signal?: AbortSignal,
+  policy?: AttemptPolicy,
 ): Promise<AttemptOutcome<T>> {
-  const { candidates } = route;
-  for (let i = 0; i < candidates.length; i++) {
-    const target: UpstreamTarget = { route, model: candidates[i] as string };
+  if (!policy) return runLeg(route, attempts, run, signal, undefined);
+  const { config, health } = policy;
+  const admissible = (id: string) => !health || (health.wouldAdmit(id) && health.probeBlock(id) === undefined);
+  const failovers = () => failoverRoutes(config, route, (provider) => admissible(provider.id));
+
+  const block = blockOf(route, policy);
+  let reason = block?.reason;
+  let last = block?.error;
+  // A probe only advises: with nowhere else to go, the route's own provider is still tried.
+  if (!block || (!block.error && failovers().length === 0)) {
     try {
-      const value = await run(target);
-      attempts.push({ provider: route.provider.id, model: target.model, status: 'ok' });
-      return { value, target, attempts };
+      return await runLeg(route, attempts, run, signal, policy);
     } catch (thrown) {
-      const error = toSwitchyardError(thrown, { provider: route.provider.id, cluster: route.cluster, secrets: [route.apiKey] });
-      attempts.push({ provider: route.provider.id, model: target.model, status: 'failed', code: error.code });
-      if (signal?.aborted || !NEXT_CANDIDATE.has(error.code) || i === candidates.length - 1) throw error;
+      last = toSwitchyardError(thrown);
+      if (signal?.aborted || !failsOver(last, route)) throw last;
+      reason = `${last.code}: ${route.provider.id} failed`;
     }
   }
-  throw new Error('unreachable: a route always has at least one candidate');
+  for (const leg of failovers()) {
+    try {
+      return { ...(await runLeg(leg, attempts, run, signal, policy)), fallbackReason: reason };
+    } catch (thrown) {
+      last = toSwitchyardError(thrown);
+      if (signal?.aborted) throw last;
+    }
+  }
+  throw last ?? new Error('unreachable: a blocked route always carries its error');
 }
 
-/** `X-LLM-Served-By` and `X-LLM-Attempts` for an answer. */
-export function servedHeaders(target: UpstreamTarget, attempts: readonly AttemptRecord[]): Record<string, string> {
-  return {
+/** `X-LLM-Served-By`, `X-LLM-Attempts` and, when the answer came from another provider, `X-LLM-Fallback-Reason`. */
+export function servedHeaders(target: UpstreamTarget, attempts: readonly AttemptRecord[], fallbackReason?: string): Record<string, string> {
+  const headers: Record<string, string> = {
     'x-llm-served-by': `${target.route.provider.id}/${target.model}`,
     'x-llm-attempts': String(attempts.length),
   };
+  if (fallbackReason !== undefined) headers['x-llm-fallback-reason'] = fallbackReason;
+  return headers;
 }

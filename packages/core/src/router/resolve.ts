@@ -1,4 +1,5 @@
 import type { ResolvedConfig, ResolvedProvider } from '../config.js';
+import { checkCallerCredentials } from '../dispatch/base-url-policy.js';
 import { SwitchyardError } from '../errors.js';
 import type { Route } from './route.js';
 
@@ -43,7 +44,13 @@ function unknownProvider(id: string, config: ResolvedConfig): SwitchyardError {
 }
 
 function defaultProvider(config: ResolvedConfig, callerKey: boolean): ResolvedProvider {
-  // With no caller key, prefer the first default provider the operator holds a key for.
+  const keyed = (provider: ResolvedProvider) => callerKey || provider.apiKey !== undefined || provider.auth === 'none';
+  // Prefer a default provider this cluster reaches by policy and that has a key (the caller's, or the operator's).
+  for (const id of config.defaultProviders) {
+    const provider = config.providers.get(id);
+    if (provider?.reachableByPolicy && keyed(provider)) return provider;
+  }
+  // With no caller key, then the first default provider the operator holds a key for.
   if (!callerKey) {
     for (const id of config.defaultProviders) {
       const provider = config.providers.get(id);
@@ -62,6 +69,8 @@ export function resolveRoute(config: ResolvedConfig, view: RequestView, options:
   const providerHeader = credential(view, config, 'x-llm-provider', 'llm_provider');
   const callerKey = credential(view, config, 'x-llm-api-key', 'llm_api_key');
   const callerBaseUrl = credential(view, config, 'x-llm-base-url', 'llm_base_url');
+  // Oversize or malformed X-LLM-* values are refused here, before anything is routed (SPEC §6).
+  checkCallerCredentials(callerKey, callerBaseUrl);
 
   let requested: string | undefined;
   if (view.requested !== undefined && view.requested !== null) {

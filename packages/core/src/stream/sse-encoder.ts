@@ -20,7 +20,7 @@ export type ChatFinishReason = 'stop' | 'length' | 'error' | 'unavailable';
 /** One `/api/chat` event; every event is flat and has a `type`. */
 export type ChatEvent =
   | { type: 'id'; id: string }
-  | { type: 'route'; provider: string; model: string; cluster: Cluster; attempts: RouteAttempt[] }
+  | { type: 'route'; provider: string; model: string; cluster: Cluster; attempts: RouteAttempt[]; fallbackReason?: string }
   | { type: 'thinking'; content: string }
   | { type: 'reply'; content: string }
   | {
@@ -65,6 +65,8 @@ export function encodeChatEvent(event: ChatEvent): string {
         model: event.model,
         cluster: event.cluster,
         attempts: event.attempts.map(attemptOf),
+        // Present only when the answer came from another provider than the one asked for (X-LLM-Fallback-Reason).
+        ...(event.fallbackReason === undefined ? {} : { fallbackReason: event.fallbackReason }),
       });
     case 'costStatistics':
       return encodeDataFrame({

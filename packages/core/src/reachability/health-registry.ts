@@ -1,0 +1,161 @@
+import type { LookupFunction } from 'node:net';
+import type { ResolvedConfig, ResolvedProvider } from '../config.js';
+import type { SwitchyardError } from '../errors.js';
+import { type BreakerPermit, type BreakerSnapshot, type CircuitBreaker, createCircuitBreaker } from './circuit-breaker.js';
+import { healthOutcome } from './passive-health.js';
+import { type ProbeResult, type ProbeStatus, probeTarget } from './probe.js';
+
+/** A provider's measured health: its last probe and its breaker. */
+export interface ProviderHealth {
+  /** The last probe of the provider's base URL; undefined when none ran (not reachable by policy, or probes off). */
+  probe: ProbeResult | undefined;
+  breaker: BreakerSnapshot;
+}
+
+export interface HealthRegistryOptions {
+  config: ResolvedConfig;
+  /** Replaces DNS resolution in probes (the `lookup` option of `createSwitchyard`). */
+  lookup?: LookupFunction | undefined;
+  now?: () => number;
+  random?: () => number;
+}
+
+/** Passive health, circuit breakers and probes for every provider of one Switchyard. */
+export interface HealthRegistry {
+  /** Leave for one call to a provider, or undefined while its circuit is open (or half-open with the trial out). */
+  acquire(providerId: string): BreakerPermit | undefined;
+  /** Whether a call to the provider would be let through now. */
+  wouldAdmit(providerId: string): boolean;
+  /** Reports a call made with `acquire`'s permit: success (no error), or an error classified by `healthOutcome`. */
+  report(providerId: string, permit: BreakerPermit | undefined, error?: SwitchyardError, cancelled?: boolean): void;
+  /** Reports a failure after the answer began (a cut or stalled stream): it counts against the provider. */
+  reportStreamFailure(providerId: string, error: SwitchyardError): void;
+  /** The last probe's verdict when it says blocked and no call has succeeded since; undefined otherwise. */
+  probeBlock(providerId: string): ProbeStatus | undefined;
+  /** Probe and breaker state; a stale probe is refreshed in the background. */
+  health(providerId: string): ProviderHealth;
+  /** Probes a provider now; one probe in flight per base URL, shared by concurrent callers. Never rejects. */
+  probe(providerId: string): Promise<ProbeResult | undefined>;
+  /** Starts probes of every provider reachable by policy, without waiting for them. */
+  warm(): void;
+  /** Stops timers; later probes resolve undefined. */
+  close(): void;
+}
+
+interface CachedProbe {
+  result: ProbeResult;
+  expiresAt: number;
+}
+
+const BLOCKED: ReadonlySet<ProbeStatus> = new Set(['network_blocked', 'region_blocked']);
+
+/** Creates the health registry of SPEC §3/§5: probes are used only when `config.probes.enabled`. */
+export function createHealthRegistry(options: HealthRegistryOptions): HealthRegistry {
+  const { config } = options;
+  const now = options.now ?? Date.now;
+  const random = options.random ?? Math.random;
+  const probes = config.probes;
+  const breakers = new Map<string, CircuitBreaker>();
+  const lastSuccess = new Map<string, number>();
+  const cache = new Map<string, CachedProbe>();
+  const inFlight = new Map<string, Promise<ProbeResult>>();
+  const timers = new Set<NodeJS.Timeout>();
+  let closed = false;
+
+  function later(ms: number, run: () => void): void {
+    if (closed) return;
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      run();
+    }, Math.max(0, ms));
+    timer.unref();
+    timers.add(timer);
+  }
+
+  function breakerOf(providerId: string): CircuitBreaker {
+    let breaker = breakers.get(providerId);
+    if (!breaker) {
+      breaker = createCircuitBreaker({
+        ...config.breaker,
+        trialTimeoutMs: config.timeouts.totalMs,
+        now,
+        // With probes on, the half-open trial is a probe; otherwise the next request is.
+        onOpen: probes.enabled ? (retryAt) => later(retryAt - now(), () => void trialProbe(providerId)) : undefined,
+      });
+      breakers.set(providerId, breaker);
+    }
+    return breaker;
+  }
+
+  async function trialProbe(providerId: string): Promise<void> {
+    const breaker = breakerOf(providerId);
+    const permit = breaker.acquire();
+    if (!permit?.trial) return;
+    const result = await probe(providerId, true);
+    if (!result) breaker.report(permit, 'neutral');
+    else breaker.report(permit, result.status === 'reachable' ? 'success' : 'failure');
+  }
+
+  function provider(providerId: string): ResolvedProvider | undefined {
+    const found = config.providers.get(providerId);
+    return found?.reachableByPolicy ? found : undefined;
+  }
+
+  function probe(providerId: string, force = false): Promise<ProbeResult | undefined> {
+    const target = provider(providerId);
+    if (closed || !target) return Promise.resolve(undefined);
+    const key = target.baseUrl;
+    const running = inFlight.get(key);
+    if (running) return running;
+    const cached = cache.get(key);
+    if (!force && cached && cached.expiresAt > now()) return Promise.resolve(cached.result);
+    const started = probeTarget(key, { ...probes, lookup: options.lookup, provider: target.id })
+      .then((result) => {
+        const spread = 1 + probes.jitter * (2 * random() - 1);
+        cache.set(key, { result, expiresAt: now() + probes.ttlMs * spread });
+        return result;
+      })
+      .finally(() => inFlight.delete(key));
+    inFlight.set(key, started);
+    return started;
+  }
+
+  function cachedProbe(providerId: string): ProbeResult | undefined {
+    const target = provider(providerId);
+    if (!target) return undefined;
+    const cached = cache.get(target.baseUrl);
+    if (probes.enabled && !closed && (!cached || cached.expiresAt <= now())) void probe(providerId);
+    return cached?.result;
+  }
+
+  return {
+    acquire: (providerId) => breakerOf(providerId).acquire(),
+    wouldAdmit: (providerId) => breakerOf(providerId).wouldAdmit(),
+    report(providerId, permit, error, cancelled = false) {
+      const outcome = cancelled ? 'neutral' : error ? healthOutcome(error) : 'success';
+      if (outcome === 'success') lastSuccess.set(providerId, now());
+      breakerOf(providerId).report(permit, outcome);
+    },
+    reportStreamFailure(providerId, error) {
+      if (healthOutcome(error) === 'failure') breakerOf(providerId).reportBrokenAnswer();
+    },
+    probeBlock(providerId) {
+      const result = cachedProbe(providerId);
+      if (!result || !BLOCKED.has(result.status)) return undefined;
+      // A probe is a hint; a call that succeeded since is proof.
+      const success = lastSuccess.get(providerId);
+      return success !== undefined && success >= result.checkedAt ? undefined : result.status;
+    },
+    health: (providerId) => ({ probe: cachedProbe(providerId), breaker: breakerOf(providerId).snapshot() }),
+    probe: (providerId) => probe(providerId),
+    warm() {
+      if (!probes.enabled) return;
+      for (const id of config.providers.keys()) void probe(id);
+    },
+    close() {
+      closed = true;
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
+    },
+  };
+}
