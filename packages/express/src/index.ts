@@ -1,3 +1,4 @@
+import { IncomingMessage } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { createSwitchyard, type EndpointName, type LlmContext, type Switchyard, type SwitchyardOptions } from '@switchyard/core';
 
@@ -35,9 +36,18 @@ function clientGone(req: Request): AbortSignal {
   return controller.signal;
 }
 
+// Express gives each app and sub-app its own request object over one shared prototype; the getter goes there, so
+// every app and sub-app sees it. Outside Express (a bare IncomingMessage) it goes on the request itself.
+function requestPrototype(req: Request): object {
+  let proto = Object.getPrototypeOf(req) as object;
+  if (proto === IncomingMessage.prototype) return req;
+  for (let next = Object.getPrototypeOf(proto) as object | null; next && next !== IncomingMessage.prototype; next = Object.getPrototypeOf(next) as object | null) proto = next;
+  return proto;
+}
+
 // `req.llm` is a getter on the request prototype, so a request that never touches it pays one property write.
 function installGetter(req: Request): void {
-  const proto = Object.getPrototypeOf(req) as object;
+  const proto = requestPrototype(req);
   if (Object.hasOwn(proto, 'llm')) return;
   Object.defineProperty(proto, 'llm', {
     configurable: true,
@@ -62,14 +72,11 @@ function isSwitchyard(value: unknown): value is Switchyard {
 export function switchyard(options: SwitchyardExpressOptions | Switchyard = {}): SwitchyardMiddleware {
   const instance = isSwitchyard(options) ? options : createSwitchyard(options);
   const serve = isSwitchyard(options) || options.serve !== false;
-  let installed = false;
 
   const middleware = function switchyardMiddleware(req: Request, res: Response, next: NextFunction): void {
     (req as TaggedRequest)[INSTANCE] = instance;
-    if (!installed) {
-      installGetter(req);
-      installed = true;
-    }
+    // Per request, not once: each Express app (and sub-app) has its own request prototype.
+    installGetter(req);
     if (serve && instance.matches(req.method, req.path)) {
       instance.handleNode(req, res, { body: req.body, path: req.path }).catch(next);
       return;

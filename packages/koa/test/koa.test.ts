@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
@@ -8,11 +9,12 @@ import { switchyard } from '../src/index.js';
 let upstream: TestUpstream;
 let server: Server;
 let base: string;
+const operatorKey = `sk-test-${randomUUID()}`;
 
 beforeAll(async () => {
   upstream = await startTestUpstream();
   const app = new Koa();
-  app.use(switchyard({ providers: { openai: { baseUrl: upstream.url, apiKey: 'sk-operator-key-5678' } } }));
+  app.use(switchyard({ providers: { openai: { baseUrl: upstream.url, apiKey: operatorKey } } }));
   server = createServer(app.callback());
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -39,7 +41,7 @@ describe('@switchyard/koa', () => {
     expect(events.filter((e) => e.type === 'reply').map((e) => e.content).join('')).toBe('echo: hi');
     expect(events.at(-1)).toEqual({ type: 'end', finish_reason: 'stop' });
     const received = upstream.lastRequest();
-    expect(received?.headers.authorization).toBe('Bearer sk-operator-key-5678');
+    expect(received?.headers.authorization).toBe(`Bearer ${operatorKey}`);
   });
 
   it('answers a bad /api/chat body with the numeric envelope', async () => {

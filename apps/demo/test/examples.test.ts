@@ -1,0 +1,91 @@
+/**
+ * The CommonJS Express example, run as users run it: `node apps/demo/examples/express-cjs.cjs`, loading the built
+ * CommonJS files of @switchyard/core and @switchyard/express through `require`. `npm test` builds them first; this
+ * test builds nothing and skips when they are missing.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestUpstream, type TestUpstream } from '@switchyard/testkit';
+
+const EXAMPLE = fileURLToPath(new URL('../examples/express-cjs.cjs', import.meta.url));
+const BUILDS = ['../../../packages/core/dist/index.cjs', '../../../packages/express/dist/index.cjs'].map((path) => fileURLToPath(new URL(path, import.meta.url)));
+const missing = BUILDS.filter((path) => !existsSync(path));
+if (missing.length > 0) console.warn(`examples: skipped, no CommonJS build at ${missing.join(', ')} (run \`npm run build\`, or \`npm test\`, which builds first)`);
+
+/** Starts the example and resolves with its URL once it says it listens. */
+function startExample(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [EXAMPLE], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(() => fail(new Error('the example did not start within 10 s')), 10_000);
+    function fail(error: Error) {
+      clearTimeout(timer);
+      child.kill();
+      reject(new Error(`${error.message}\n${output}`));
+    }
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolve({ child, url: match[1] });
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => fail(new Error(`the example exited with code ${code}`)));
+  });
+}
+
+describe.skipIf(missing.length > 0)('examples/express-cjs.cjs', () => {
+  let upstream: TestUpstream;
+  let example: { child: ChildProcess; url: string };
+  let operatorKey: string;
+
+  beforeAll(async () => {
+    upstream = await startTestUpstream();
+    operatorKey = `sk-test-${randomUUID()}`;
+    // SPEC §8: an operator key and relay for openai, read by optionsFromEnv in the example.
+    example = await startExample({ PORT: '0', HOST: '127.0.0.1', OPENAI_API_KEY: operatorKey, OPENAI_BASE_URL: upstream.url });
+  });
+
+  afterAll(async () => {
+    if (example) {
+      const exited = new Promise((resolve) => example.child.once('exit', resolve));
+      example.child.kill('SIGTERM');
+      await exited;
+    }
+    await upstream?.close();
+  });
+
+  it('answers its own req.llm route with the operator key from the environment', async () => {
+    const response = await fetch(`${example.url}/summarize`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'the text' }) });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ summary: 'echo: Summarize: the text', servedBy: 'openai/gpt-5' });
+    expect(upstream.lastRequest()?.headers.authorization).toBe(`Bearer ${operatorKey}`);
+  });
+
+  it('serves /api/chat as a stream', async () => {
+    const response = await fetch(`${example.url}/api/chat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"question":"hi","agent":"App","provider":"general"}' });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('x-llm-served-by')).toBe('openai/gpt-5');
+    const events = (await response.text())
+      .split('\n\n')
+      .filter(Boolean)
+      .map((frame) => JSON.parse(frame.slice('data: '.length)) as { type: string; content?: string });
+    expect(events.filter((event) => event.type === 'reply').map((event) => event.content).join('')).toBe('echo: hi');
+    expect(events.at(-1)).toEqual({ type: 'end', finish_reason: 'stop' });
+  });
+
+  it('answers an LLM error with its status through Express 5 error handling', async () => {
+    const response = await fetch(`${example.url}/summarize`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-llm-provider': 'nope' },
+      body: JSON.stringify({ text: 'x' }),
+    });
+    expect(response.status).toBe(400);
+  });
+});
