@@ -3,10 +3,11 @@ import express, { type Express } from 'express';
 import Koa from 'koa';
 import koaCompress from 'koa-compress';
 import { pino, type Logger } from 'pino';
-import { createSwitchyard, hasOperatorKey, optionsFromEnv, resolveConfig, type Switchyard, type SwitchyardOptions } from '@switchyard/core';
+import { createSwitchyard, hasOperatorKey, optionsFromEnv, redactLogEntry, redactSecrets, resolveConfig, type Switchyard, type SwitchyardOptions } from '@switchyard/core';
 import { switchyard as expressSwitchyard } from '@switchyard/express';
 import { switchyard as koaSwitchyard } from '@switchyard/koa';
 import { startTestUpstream, type TestUpstream } from '@switchyard/testkit';
+import { loadPage } from './page.js';
 
 export interface DemoOptions {
   env?: Record<string, string | undefined>;
@@ -24,6 +25,37 @@ export interface Demo {
   close(): Promise<void>;
 }
 
+// Header paths a key or credential travels in, wherever a request or headers object is logged.
+const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'set-cookie', 'x-llm-api-key', 'api-key', 'x-api-key', 'proxy-authorization'];
+const REDACT_PATHS = [
+  ...CREDENTIAL_HEADERS.flatMap((name) => [`headers["${name}"]`, `*.headers["${name}"]`]),
+  'apiKey',
+  '*.apiKey',
+];
+
+/**
+ * The demo's logger: one JSON line per call. Request log entries never carry keys; on top of that pino drops
+ * credential headers by path, and every string of every line goes through `redactSecrets` (keys, `llm_api_key`
+ * query values, `Bearer` tokens).
+ */
+export function createDemoLogger(level: string, destination: NodeJS.WritableStream): Logger {
+  return pino(
+    {
+      level,
+      base: undefined,
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      formatters: { log: (object) => redactLogEntry(object) },
+      hooks: {
+        // The message string of a line too (`logger.info(entry, message)`).
+        logMethod(args, method) {
+          method.apply(this, args.map((arg) => (typeof arg === 'string' ? redactSecrets(arg) : arg)) as Parameters<typeof method>);
+        },
+      },
+    },
+    destination as Parameters<typeof pino>[1],
+  );
+}
+
 /** The sandbox provider: the embedded testkit upstream, deterministic and offline. */
 function sandboxProvider(url: string) {
   return {
@@ -39,15 +71,7 @@ function sandboxProvider(url: string) {
 /** Builds the demo from the environment of SPEC §8: one Switchyard shared by an Express app and a Koa app. */
 export async function createDemo(options: DemoOptions = {}): Promise<Demo> {
   const env = options.env ?? process.env;
-  const logger = pino(
-    {
-      level: env.LOG_LEVEL ?? 'info',
-      base: undefined,
-      // Belt and braces: request log entries never carry keys, but nothing that looks like one may pass either.
-      redact: { paths: ['*.headers.authorization', '*.headers["x-llm-api-key"]', 'apiKey', '*.apiKey'], censor: '[redacted]' },
-    },
-    options.logDestination ?? process.stdout,
-  );
+  const logger = createDemoLogger(env.LOG_LEVEL ?? 'info', options.logDestination ?? process.stdout);
   const routerOptions: SwitchyardOptions = optionsFromEnv(env);
   let sandbox: TestUpstream | undefined;
   if (!hasOperatorKey(resolveConfig(routerOptions))) {
@@ -62,6 +86,12 @@ export async function createDemo(options: DemoOptions = {}): Promise<Demo> {
   expressApp.disable('x-powered-by');
   expressApp.use(compression());
   expressApp.use(expressSwitchyard(instance));
+  const page = loadPage();
+  expressApp.use((req, res, next) => {
+    const file = req.method === 'GET' || req.method === 'HEAD' ? page(req.path) : undefined;
+    if (!file) return next();
+    res.set(file.headers).send(file.body);
+  });
   expressApp.get('/healthz', (_req, res) => {
     res.json({ ok: true, app: 'express' });
   });
@@ -70,6 +100,12 @@ export async function createDemo(options: DemoOptions = {}): Promise<Demo> {
   koaApp.use(koaCompress());
   koaApp.use(koaSwitchyard(instance));
   koaApp.use(async (ctx, next) => {
+    const file = ctx.method === 'GET' || ctx.method === 'HEAD' ? page(ctx.path) : undefined;
+    if (file) {
+      ctx.set(file.headers);
+      ctx.body = file.body;
+      return;
+    }
     if (ctx.path === '/healthz') {
       ctx.body = { ok: true, app: 'koa' };
       return;
