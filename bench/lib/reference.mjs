@@ -1,0 +1,39 @@
+/**
+ * What the hand-written reference routes share: they forward `/v1/chat/completions` bodies as they came, and turn an
+ * `/api/chat` body into the upstream's streaming chat completion (their minimal equivalent). No routing, no checks.
+ */
+
+/** Reads a request body into a string. */
+export async function readBody(req) {
+  const chunks = [];
+  for await (const chunk of req) chunks.push(chunk);
+  return chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8');
+}
+
+/** The upstream request for an `/api/chat` body. */
+export function chatRequestBody(text) {
+  const { question } = JSON.parse(text);
+  return JSON.stringify({ model: 'gpt-5', messages: [{ role: 'user', content: String(question) }], stream: true, stream_options: { include_usage: true } });
+}
+
+/** The upstream's chat completions URL parts for a base URL such as `http://127.0.0.1:PORT/v1`. */
+export function upstreamTarget(upstreamUrl) {
+  const url = new URL(upstreamUrl);
+  return { origin: url.origin, hostname: url.hostname, port: Number(url.port), path: `${url.pathname.replace(/\/$/, '')}/chat/completions` };
+}
+
+/** The headers sent upstream: JSON, and the caller's key as a bearer token. */
+export function upstreamHeaders(req, length) {
+  return { 'content-type': 'application/json', 'content-length': String(length), authorization: `Bearer ${req.headers['x-llm-api-key'] ?? ''}` };
+}
+
+/** The env the demo and the core are configured from: the openai provider pointed at the bench's upstream. */
+export function switchyardEnv(upstreamUrl) {
+  return {
+    LLM_CLUSTER: 'global',
+    // An operator key keeps the demo from starting its own in-process sandbox; callers send their own key anyway.
+    OPENAI_API_KEY: `sk-bench-operator-${process.pid}-${Date.now().toString(36)}`,
+    OPENAI_BASE_URL: upstreamUrl,
+    LOG_LEVEL: 'info',
+  };
+}
