@@ -80,7 +80,11 @@ describe.each(ADAPTERS)('app tokens and the seed curl over %s', (adapter) => {
       ] as const) {
         const response = await post(`${h.url}${path}`, body, { 'x-llm-api-key': key });
         expect(response.status, path).toBe(401);
-        expect(((await response.json()) as { error: { code: string; hint: string } }).error).toMatchObject({ code: 'unauthorized', hint: expect.stringContaining('Bearer') });
+        const json = (await response.json()) as { success?: boolean; code?: number; error: { code: string; hint: string } };
+        expect(json.error).toMatchObject({ code: 'unauthorized', hint: expect.stringContaining('Bearer') });
+        // /api/chat answers in its own envelope, /v1 in OpenAI's.
+        if (path === '/api/chat') expect(json).toMatchObject({ success: false, code: -11 });
+        else expect(json).not.toHaveProperty('success');
       }
       for (const path of ['/v1/models', '/api/providers']) {
         const response = await fetch(`${h.url}${path}`);

@@ -160,12 +160,15 @@ export function createOpenAIClient(runtime: SwitchyardRuntime, route: Route): Op
   const azure = isAzureHost(base.hostname) || route.provider.auth === 'api-key';
   const callerChosen = route.baseUrlSource === 'caller';
   const fetchThroughDispatcher = ((url: string | URL, init?: RequestInit) => runtime.dispatcher.fetch(url, init, { callerChosen })) as typeof fetch;
-  const apiKey = route.apiKey ?? 'none';
+  // A provider that takes no key gets none, even when the caller sent one.
+  const keyless = route.provider.auth === 'none' && !azure;
+  const apiKey = keyless ? 'none' : (route.apiKey ?? 'none');
   return new OpenAI({
     apiKey,
     baseURL: route.baseUrl,
     fetch: fetchThroughDispatcher,
     maxRetries: 0,
+    ...(keyless ? { defaultHeaders: { Authorization: null } } : {}),
     ...(azure
       ? {
           defaultHeaders: { 'api-key': apiKey, Authorization: null },

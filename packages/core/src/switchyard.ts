@@ -4,7 +4,7 @@ import { type Paths, type ResolvedConfig, resolveConfig, type SwitchyardOptions 
 import { createDispatcher, type UpstreamDispatcher } from './dispatch/dispatcher.js';
 import { SwitchyardError } from './errors.js';
 import { redactLogEntry } from './redact.js';
-import { chatEndpoint } from './http/chat-endpoint.js';
+import { chatEndpoint, writeChatError } from './http/chat-endpoint.js';
 import type { Endpoint, EndpointContext, SwitchyardRuntime } from './http/endpoint-context.js';
 import { chatCompletionsEndpoint, embeddingsEndpoint, modelsEndpoint, writeOpenAIError } from './http/openai-endpoints.js';
 import { providersEndpoint } from './http/providers-endpoint.js';
@@ -117,7 +117,7 @@ export function createSwitchyard(options: SwitchyardOptions = {}): Switchyard {
       }
       await endpoint(context);
     } catch (error) {
-      if (!context.sink.committed) writeOpenAIError(context, error);
+      if (!context.sink.committed) (endpoint === chatEndpoint ? writeChatError : writeOpenAIError)(context, error);
       else context.sink.end();
     } finally {
       if (onRequest) {

@@ -196,6 +196,30 @@ describe('the OpenAI-protocol adapter against an OpenAI-compatible host', () => 
   });
 });
 
+describe('keys and reachability at the edges', () => {
+  it('sends no key to a provider that takes none, even one the caller sent', async () => {
+    const key = callerKey();
+    const sy = router({ providers: { local: { baseUrl: upstream.url, auth: 'none', clusters: ['global'], tiers: { general: ['local-model'] } } } });
+    const llm = sy.context({ headers: { 'x-llm-provider': 'local', 'x-llm-api-key': key } });
+    await llm.complete({ messages: [{ role: 'user', content: 'hi' }] });
+    await llm.openai().chat.completions.create({ model: 'local-model', messages: [{ role: 'user', content: 'hi' }] });
+    expect(upstream.requests).toHaveLength(2);
+    for (const seen of upstream.requests) {
+      expect(seen.headers.authorization).toBeUndefined();
+      expect(JSON.stringify(seen.headers)).not.toContain(key);
+    }
+  });
+
+  it('lists the tiers of a provider this cluster does not reach, without a network call', async () => {
+    const sy = router({ cluster: 'cn', providers: { openai: { baseUrl: upstream.url } } });
+    const response = await sy.fetch(new Request('http://switchyard.test/v1/models', { headers: { 'x-llm-provider': 'openai', 'x-llm-api-key': callerKey() } }));
+    const json = (await response.json()) as { data: Array<{ id: string }> };
+    expect(response.status).toBe(200);
+    expect(json.data.map((model) => model.id)).toContain('general');
+    expect(upstream.requests).toHaveLength(0);
+  });
+});
+
 describe('the OpenAI-protocol adapter against Azure OpenAI', () => {
   it('calls a deployment URL with the api-key header and an api-version, never a Bearer', async () => {
     const key = operatorKey();

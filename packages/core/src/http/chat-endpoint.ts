@@ -26,6 +26,7 @@ export const CHAT_ERROR_NUMBERS = {
   base_url_forbidden: -7,
   invalid_request: -8,
   missing_api_key: -10,
+  unauthorized: -11,
 } as const;
 
 /** A chat message as `/api/chat` accepts it in `messages`. */
@@ -60,6 +61,12 @@ function writeInputError(context: EndpointContext, number: number, error: Switch
   context.log.code = error.code;
   context.sink.writeHead(error.status, { 'content-type': 'application/json; charset=utf-8' });
   context.sink.end(JSON.stringify({ success: false, code: number, msg: error.message, error: { code: error.code, hint: error.hint } }));
+}
+
+/** Answers an error raised before `/api/chat` began (the app-token check) in the endpoint's own 4xx envelope. */
+export function writeChatError(context: EndpointContext, thrown: unknown): void {
+  const error = toSwitchyardError(thrown);
+  writeInputError(context, numberFor(error), error);
 }
 
 function parseMessages(value: unknown): ChatMessage[] {

@@ -180,7 +180,8 @@ export const modelsEndpoint: Endpoint = async (context) => {
       data.push({ id, object: 'model', created: 0, owned_by: ownedBy });
     };
     if (provider) for (const named of provider.names.values()) add(named.name, 'switchyard');
-    if (route) {
+    // A provider this cluster does not reach by policy still lists its tiers and aliases, without a network call.
+    if (route && (route.provider.reachableByPolicy || route.baseUrlSource === 'caller')) {
       const response = await context.runtime.providerFor(route).doListModels({ route }, { signal: context.sink.signal });
       const text = await readBody(response.body, config.limits.upstreamBodyBytes);
       try {

@@ -3,7 +3,8 @@ import { DEFAULT_AZURE_API_VERSION, isAzureDeploymentPath, isAzureHost } from '.
 /** An upstream endpoint URL and how the key goes with it. */
 export interface Endpoint {
   url: string;
-  auth: 'bearer' | 'api-key';
+  /** How the key goes: `Authorization: Bearer`, Azure's `api-key`, or not at all. */
+  auth: 'bearer' | 'api-key' | 'none';
 }
 
 const ENDPOINT_SUFFIXES = ['/chat/completions', '/embeddings', '/models'];
@@ -27,5 +28,5 @@ export function joinEndpoint(baseUrl: string, path: string, auth: 'bearer' | 'ap
   if (azure && isAzureDeploymentPath(url.pathname) && !url.searchParams.has('api-version')) {
     url.searchParams.set('api-version', DEFAULT_AZURE_API_VERSION);
   }
-  return { url: url.href, auth: azure || auth === 'api-key' ? 'api-key' : 'bearer' };
+  return { url: url.href, auth: azure || auth === 'api-key' ? 'api-key' : auth };
 }

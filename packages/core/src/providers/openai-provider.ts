@@ -50,7 +50,8 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): Provider {
   function headers(route: Route, auth: Endpoint['auth'], body: boolean): Record<string, string> {
     const out: Record<string, string> = { accept: 'application/json, text/event-stream' };
     if (body) out['content-type'] = 'application/json';
-    if (route.apiKey !== undefined) {
+    // A provider that takes no key (a local server, the demo's sandbox) gets none, even one a caller sent.
+    if (route.apiKey !== undefined && auth !== 'none') {
       if (auth === 'api-key') out['api-key'] = route.apiKey;
       else out.authorization = `Bearer ${route.apiKey}`;
     }
