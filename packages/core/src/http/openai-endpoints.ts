@@ -1,5 +1,6 @@
+import type { Readable } from 'node:stream';
 import { SwitchyardError } from '../errors.js';
-import { readBody } from '../providers/openai-provider.js';
+import { readBody, readBodyBytes } from '../providers/openai-provider.js';
 import type { CallOptions, JsonBody, UpstreamResponse, UpstreamTarget } from '../providers/provider.js';
 import { runAttempts, servedHeaders } from '../router/attempts.js';
 import { resolveRoute } from '../router/resolve.js';
@@ -67,7 +68,8 @@ async function routeAndCall(
 
 /** Sends a non-streamed upstream answer on, as bytes. */
 async function forwardWhole(context: EndpointContext, target: UpstreamTarget, response: UpstreamResponse, fallbackReason?: string): Promise<void> {
-  const text = await readBody(response.body, context.runtime.config.limits.upstreamBodyBytes);
+  // Passed on as the bytes that came: no decoding, no re-encoding.
+  const bytes = await readBodyBytes(response.body, context.runtime.config.limits.upstreamBodyBytes);
   const headers: Record<string, string> = {
     'content-type': 'application/json; charset=utf-8',
     ...servedHeaders(target, context.attempts, fallbackReason),
@@ -76,7 +78,40 @@ async function forwardWhole(context: EndpointContext, target: UpstreamTarget, re
   if (requestId) headers['x-request-id'] = requestId;
   context.log.status = 200;
   context.sink.writeHead(200, headers);
-  context.sink.end(text);
+  context.sink.end(bytes);
+}
+
+/**
+ * Feeds every chunk of `body` to `onChunk`, pausing while the promise it returns (backpressure) is pending.
+ * Resolves at the end of the body; rejects with its error, or when it closes before its end. Plain events rather
+ * than `for await`: this runs once per frame of every stream, and the async iterator costs a few per cent there.
+ */
+function pump(body: Readable, onChunk: (chunk: Buffer) => Promise<void> | undefined): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const resume = () => body.resume();
+    const onData = (chunk: Buffer) => {
+      const pending = onChunk(chunk);
+      if (pending) {
+        body.pause();
+        void pending.then(resume);
+      }
+    };
+    const settle = (error?: unknown) => {
+      body.off('data', onData);
+      body.off('end', onEnd);
+      body.off('error', onError);
+      body.off('close', onClose);
+      if (error === undefined) resolve();
+      else reject(error);
+    };
+    const onEnd = () => settle();
+    const onError = (error: unknown) => settle(error ?? new Error('The upstream stream failed.'));
+    const onClose = () => settle(new Error('The upstream stream closed before its end.'));
+    body.on('data', onData);
+    body.once('end', onEnd);
+    body.once('error', onError);
+    body.once('close', onClose);
+  });
 }
 
 /**
@@ -97,12 +132,11 @@ async function forwardStream(context: EndpointContext, target: UpstreamTarget, r
   }, context.runtime.config.heartbeatMs);
   let failure: SwitchyardError | undefined;
   try {
-    for await (const chunk of response.body as AsyncIterable<Buffer>) {
+    await pump(response.body, (chunk) => {
       observer.push(chunk);
       ping.refresh();
-      const pending = sink.write(chunk);
-      if (pending) await pending;
-    }
+      return sink.write(chunk);
+    });
     observer.end();
     if (observer.error) failure = observer.error;
     else if (!observer.complete) failure = new SwitchyardError('upstream_error', 'The upstream stream ended before it finished.', { provider: target.route.provider.id });

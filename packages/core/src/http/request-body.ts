@@ -1,4 +1,6 @@
+import type { Readable } from 'node:stream';
 import { SwitchyardError } from '../errors.js';
+import { collectBody } from '../stream/collect.js';
 
 export interface BodyLimits {
   bodyBytes: number;
@@ -13,8 +15,16 @@ export function bodyError(problem: BodyProblem, message: string): SwitchyardErro
   return new SwitchyardError(code, message, { details: { problem } });
 }
 
+function isNodeReadable(source: unknown): source is Readable {
+  return typeof (source as Readable).on === 'function' && typeof (source as Readable).pause === 'function';
+}
+
 /** Reads a request body, refusing more than `limit` bytes as soon as it is exceeded. */
 export async function readRequestBody(source: AsyncIterable<Uint8Array>, limit: number): Promise<string> {
+  if (isNodeReadable(source)) {
+    const tooLarge = () => bodyError('too_large', `The request body is larger than ${limit} bytes.`);
+    return (await collectBody(source, limit, tooLarge, 'pause')).toString('utf8');
+  }
   const chunks: Uint8Array[] = [];
   let size = 0;
   for await (const chunk of source) {

@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import type { Timeouts } from '../config.js';
 import type { DispatchedResponse, UpstreamDispatcher } from '../dispatch/dispatcher.js';
 import { SwitchyardError } from '../errors.js';
+import { collectBody } from '../stream/collect.js';
 import type { Route } from '../router/route.js';
 import { normalizeUpstreamError, toSwitchyardError } from '../upstream-errors.js';
 import { joinEndpoint, type Endpoint } from './join-url.js';
@@ -14,17 +15,12 @@ export interface OpenAIProviderOptions {
 
 /** Reads a body into a string, refusing more than `limit` bytes. */
 export async function readBody(body: Readable, limit: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) {
-      body.destroy();
-      throw new SwitchyardError('upstream_error', `The upstream answer is larger than ${limit} bytes.`, { retryable: false });
-    }
-    chunks.push(chunk);
-  }
-  return chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8');
+  return (await readBodyBytes(body, limit)).toString('utf8');
+}
+
+/** Reads a body into one Buffer, refusing more than `limit` bytes (for answers passed on as they came). */
+export function readBodyBytes(body: Readable, limit: number): Promise<Buffer> {
+  return collectBody(body, limit, () => new SwitchyardError('upstream_error', `The upstream answer is larger than ${limit} bytes.`, { retryable: false }), 'destroy');
 }
 
 /**
