@@ -45,9 +45,16 @@ function requestPrototype(req: Request): object {
   return proto;
 }
 
+/** Request prototypes already given the getter: after the first request of an app, one lookup. */
+const installed = new WeakSet<object>();
+
 // `req.llm` is a getter on the request prototype, so a request that never touches it pays one property write.
 function installGetter(req: Request): void {
+  const own = Object.getPrototypeOf(req) as object;
+  if (installed.has(own)) return;
   const proto = requestPrototype(req);
+  // A bare IncomingMessage gets the getter on itself, every time; Express requests share it through their prototype.
+  if (proto !== req) installed.add(own);
   if (Object.hasOwn(proto, 'llm')) return;
   Object.defineProperty(proto, 'llm', {
     configurable: true,
