@@ -14,6 +14,17 @@ function dataPayloads(text: string): string[] {
     .map((frame) => frame.slice(6));
 }
 
+
+/** The SSE headers of SPEC §4 and the routing headers of an answer served by openai/gpt-5 at the first try. */
+function expectRoutedStream(response: Response): void {
+  expect(response.status).toBe(200);
+  expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+  expect(response.headers.get('cache-control')).toBe('no-cache, no-transform');
+  expect(response.headers.get('x-accel-buffering')).toBe('no');
+  expect(response.headers.get('x-llm-served-by')).toBe('openai/gpt-5');
+  expect(response.headers.get('x-llm-attempts')).toBe('1');
+}
+
 describe.each(ADAPTERS)('endpoints over %s', (adapter) => {
   let h: Harness;
   let key: string;
@@ -32,12 +43,7 @@ describe.each(ADAPTERS)('endpoints over %s', (adapter) => {
   describe('POST /api/chat', () => {
     it('streams id → route → reply… → costStatistics → end, with the SSE and routing headers', async () => {
       const response = await post(`${h.url}/api/chat`, { question: 'hello there', agent: 'App', provider: 'general' }, headers);
-      expect(response.status).toBe(200);
-      expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
-      expect(response.headers.get('cache-control')).toBe('no-cache, no-transform');
-      expect(response.headers.get('x-accel-buffering')).toBe('no');
-      expect(response.headers.get('x-llm-served-by')).toBe('openai/gpt-5');
-      expect(response.headers.get('x-llm-attempts')).toBe('1');
+      expectRoutedStream(response);
       const events = await readEvents(response);
       const types = events.map((event) => event.type);
       expect(types[0]).toBe('id');
@@ -95,12 +101,7 @@ describe.each(ADAPTERS)('endpoints over %s', (adapter) => {
     it('passes stream frames through unchanged, resolving only the alias in model, ending in [DONE]', async () => {
       h.upstream.enqueue(behaviors.fixture('openai-text'));
       const response = await post(`${h.url}/v1/chat/completions`, { model: 'general', stream: true, temperature: 0.2, messages: [{ role: 'user', content: 'hi' }] }, headers);
-      expect(response.status).toBe(200);
-      expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
-      expect(response.headers.get('cache-control')).toBe('no-cache, no-transform');
-      expect(response.headers.get('x-accel-buffering')).toBe('no');
-      expect(response.headers.get('x-llm-served-by')).toBe('openai/gpt-5');
-      expect(response.headers.get('x-llm-attempts')).toBe('1');
+      expectRoutedStream(response);
       const text = await response.text();
       const upstreamFrames = dataPayloads(readFixture('openai-text'));
       expect(upstreamFrames.length).toBeGreaterThan(3);
