@@ -2,7 +2,7 @@ import { createServer as createNetServer, type LookupFunction, type Server as Ne
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { behaviors, startTestUpstream, type TestUpstream } from '@switchyard/testkit';
-import { probeTarget, resolveConfig, type ProbeTargetOptions } from '../src/index.js';
+import { createHealthRegistry, probeTarget, resolveConfig, SwitchyardError, type ProbeTargetOptions } from '../src/index.js';
 import { eventually, post, providers, serve, testKey } from './harness.js';
 
 const DEADLINES = { dnsMs: 1_000, connectMs: 1_000, tlsMs: 300, httpMs: 300 };
@@ -187,6 +187,22 @@ describe('probes in a Switchyard', () => {
       expect(upstream.requests.filter((request) => request.path === '/v1/models').length).toBeGreaterThanOrEqual(2);
     } finally {
       await s.close();
+    }
+  });
+
+  it('still half-opens when the cooldown timer fires a moment before the clock says the cooldown is over', async () => {
+    // The registry's clock runs 10 % slower than the timers, as Date.now() and timers can disagree by a millisecond.
+    const config = resolveConfig(probed(upstream.url, { probes: { enabled: true }, breaker: { failureThreshold: 1, cooldownMs: 50 } }));
+    const start = Date.now();
+    const registry = createHealthRegistry({ config, lookup, now: () => start + (Date.now() - start) * 0.9 });
+    try {
+      const permit = registry.acquire('local');
+      registry.report('local', permit, new SwitchyardError('provider_unreachable', 'refused'));
+      expect(registry.health('local').breaker.state).toBe('open');
+      await eventually(async () => registry.health('local').breaker.state === 'closed', 3_000, 'closed by the trial probe');
+      expect(upstream.requests.filter((request) => request.path === '/v1/models').length).toBeGreaterThanOrEqual(1);
+    } finally {
+      registry.close();
     }
   });
 

@@ -89,6 +89,12 @@ export function createHealthRegistry(options: HealthRegistryOptions): HealthRegi
 
   async function trialProbe(providerId: string): Promise<void> {
     const breaker = breakerOf(providerId);
+    const { state, retryAt } = breaker.snapshot();
+    if (state === 'open') {
+      // Timers and Date.now() tick on different clocks: a timer can fire a millisecond before the cooldown ends.
+      later(Math.max(1, (retryAt ?? now()) - now() + 1), () => void trialProbe(providerId));
+      return;
+    }
     const permit = breaker.acquire();
     if (!permit?.trial) return;
     const result = await probe(providerId, true);
