@@ -30,6 +30,14 @@ export interface HandleNodeOptions {
 /** The endpoints of SPEC §4, by name (the keys of the `paths` option). */
 export type EndpointName = keyof Paths;
 
+/** Every endpoint name, for adapters that offer one handler per endpoint. */
+export const ENDPOINT_NAMES: readonly EndpointName[] = ['chat', 'chatCompletions', 'embeddings', 'models', 'providers'];
+
+/** Whether a value is a Switchyard already (adapters take options or a shared instance). */
+export function isSwitchyard(value: unknown): value is Switchyard {
+  return typeof value === 'object' && value !== null && 'handleNode' in value && 'resolve' in value;
+}
+
 /** A configured Switchyard: routing, the endpoints of SPEC §4, and the one way out to providers. */
 export interface Switchyard {
   readonly config: ResolvedConfig;

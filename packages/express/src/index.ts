@@ -1,6 +1,6 @@
 import { IncomingMessage } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { createSwitchyard, type EndpointName, type LlmContext, type Switchyard, type SwitchyardOptions } from '@switchyard/core';
+import { clientGoneSignal, createSwitchyard, ENDPOINT_NAMES, type EndpointName, isSwitchyard, type LlmContext, type Switchyard, type SwitchyardOptions } from '@switchyard/core';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -28,14 +28,6 @@ const CONTEXT = Symbol('switchyard.context');
 
 type TaggedRequest = Request & { [INSTANCE]?: Switchyard; [CONTEXT]?: LlmContext };
 
-function clientGone(req: Request): AbortSignal {
-  const controller = new AbortController();
-  req.res?.once('close', () => {
-    if (!req.res?.writableFinished) controller.abort();
-  });
-  return controller.signal;
-}
-
 // Express gives each app and sub-app its own request object over one shared prototype; the getter goes there, so
 // every app and sub-app sees it. Outside Express (a bare IncomingMessage) it goes on the request itself.
 function requestPrototype(req: Request): object {
@@ -61,14 +53,10 @@ function installGetter(req: Request): void {
     get(this: TaggedRequest): LlmContext {
       const instance = this[INSTANCE];
       if (!instance) throw new Error('req.llm needs app.use(switchyard(...)) before this route');
-      this[CONTEXT] ??= instance.context({ headers: this.headers, body: this.body, signal: clientGone(this) });
+      this[CONTEXT] ??= instance.context({ headers: this.headers, body: this.body, signal: this.res ? clientGoneSignal(this.res) : undefined });
       return this[CONTEXT];
     },
   });
-}
-
-function isSwitchyard(value: unknown): value is Switchyard {
-  return typeof value === 'object' && value !== null && 'handleNode' in value && 'resolve' in value;
 }
 
 /**
@@ -96,16 +84,8 @@ export function switchyard(options: SwitchyardExpressOptions | Switchyard = {}):
       instance.handleNode(req, res, { body: req.body, endpoint }).catch(next);
     };
 
-  return Object.assign(middleware, {
-    switchyard: instance,
-    handlers: {
-      chat: handler('chat'),
-      chatCompletions: handler('chatCompletions'),
-      embeddings: handler('embeddings'),
-      models: handler('models'),
-      providers: handler('providers'),
-    },
-  });
+  const handlers = Object.fromEntries(ENDPOINT_NAMES.map((name) => [name, handler(name)])) as Record<EndpointName, RequestHandler>;
+  return Object.assign(middleware, { switchyard: instance, handlers });
 }
 
 export type { LlmContext, Switchyard, SwitchyardOptions } from '@switchyard/core';

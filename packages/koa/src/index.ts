@@ -1,5 +1,5 @@
 import type { Context, Middleware, Next } from 'koa';
-import { createSwitchyard, type EndpointName, type LlmContext, type Switchyard, type SwitchyardOptions } from '@switchyard/core';
+import { clientGoneSignal, createSwitchyard, ENDPOINT_NAMES, type EndpointName, isSwitchyard, type LlmContext, type Switchyard, type SwitchyardOptions } from '@switchyard/core';
 
 declare module 'koa' {
   interface DefaultState {
@@ -19,20 +19,8 @@ export interface SwitchyardKoaMiddleware extends Middleware {
   readonly handlers: Record<EndpointName, Middleware>;
 }
 
-function isSwitchyard(value: unknown): value is Switchyard {
-  return typeof value === 'object' && value !== null && 'handleNode' in value && 'resolve' in value;
-}
-
 function bodyOf(ctx: Context): unknown {
   return (ctx.request as { body?: unknown }).body;
-}
-
-function clientGone(ctx: Context): AbortSignal {
-  const controller = new AbortController();
-  ctx.res.once('close', () => {
-    if (!ctx.res.writableFinished) controller.abort();
-  });
-  return controller.signal;
 }
 
 function attachContext(ctx: Context, instance: Switchyard): void {
@@ -40,7 +28,7 @@ function attachContext(ctx: Context, instance: Switchyard): void {
   Object.defineProperty(ctx.state, 'llm', {
     configurable: true,
     enumerable: false,
-    get: () => (llm ??= instance.context({ headers: ctx.req.headers, body: bodyOf(ctx), signal: clientGone(ctx) })),
+    get: () => (llm ??= instance.context({ headers: ctx.req.headers, body: bodyOf(ctx), signal: clientGoneSignal(ctx.res) })),
   });
 }
 
@@ -76,16 +64,8 @@ export function switchyard(options: SwitchyardKoaOptions | Switchyard = {}): Swi
       await serveEndpoint(ctx, instance, endpoint);
     };
 
-  return Object.assign(middleware, {
-    switchyard: instance,
-    handlers: {
-      chat: handler('chat'),
-      chatCompletions: handler('chatCompletions'),
-      embeddings: handler('embeddings'),
-      models: handler('models'),
-      providers: handler('providers'),
-    },
-  }) as SwitchyardKoaMiddleware;
+  const handlers = Object.fromEntries(ENDPOINT_NAMES.map((name) => [name, handler(name)])) as Record<EndpointName, Middleware>;
+  return Object.assign(middleware, { switchyard: instance, handlers }) as SwitchyardKoaMiddleware;
 }
 
 export type { LlmContext, Switchyard, SwitchyardOptions } from '@switchyard/core';

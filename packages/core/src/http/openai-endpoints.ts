@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import { SwitchyardError } from '../errors.js';
 import { readBody, readBodyBytes } from '../providers/openai-provider.js';
 import type { CallOptions, JsonBody, UpstreamResponse, UpstreamTarget } from '../providers/provider.js';
+import { routeAllowedByPolicy } from '../reachability/policy.js';
 import { runAttempts, servedHeaders } from '../router/attempts.js';
 import { resolveRoute } from '../router/resolve.js';
 import type { Route } from '../router/route.js';
@@ -215,7 +216,7 @@ export const modelsEndpoint: Endpoint = async (context) => {
     };
     if (provider) for (const named of provider.names.values()) add(named.name, 'switchyard');
     // A provider this cluster does not reach by policy still lists its tiers and aliases, without a network call.
-    if (route && (route.provider.reachableByPolicy || route.baseUrlSource === 'caller')) {
+    if (route && routeAllowedByPolicy(route)) {
       const response = await context.runtime.providerFor(route).doListModels({ route }, { signal: context.sink.signal });
       const text = await readBody(response.body, config.limits.upstreamBodyBytes);
       try {

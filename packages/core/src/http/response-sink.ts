@@ -19,16 +19,21 @@ class ClientGoneError extends Error {
   }
 }
 
+/** A signal aborted when the client goes away before `res` is finished (for `req.llm` calls and the sinks). */
+export function clientGoneSignal(res: ServerResponse): AbortSignal {
+  const controller = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) controller.abort(new ClientGoneError());
+  });
+  return controller.signal;
+}
+
 /** A sink over Node's `ServerResponse`: the fast path for Express, Koa and plain `node:http`. */
 export function createNodeSink(_req: IncomingMessage, res: ServerResponse): ResponseSink {
-  const controller = new AbortController();
-  const onClose = () => {
-    if (!res.writableFinished) controller.abort(new ClientGoneError());
-  };
-  res.once('close', onClose);
+  const signal = clientGoneSignal(res);
   let waiting: Promise<void> | undefined;
   return {
-    signal: controller.signal,
+    signal,
     get committed() {
       return res.headersSent;
     },

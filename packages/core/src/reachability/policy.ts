@@ -1,4 +1,5 @@
 import type { ResolvedConfig, ResolvedProvider } from '../config.js';
+import type { Route } from '../router/route.js';
 import { SwitchyardError } from '../errors.js';
 
 /** Ids of the providers reachable from the running cluster by policy (SPEC §3). */
@@ -18,4 +19,12 @@ export function policyUnreachableError(config: ResolvedConfig, provider: Resolve
         : `no provider is reachable from ${config.cluster}; ask the operator to configure an egress base URL`,
     details: { reachable },
   });
+}
+
+/**
+ * Whether the cluster's policy lets a route out: its provider is reachable from here, or the caller named a relay of
+ * its own (another host, which the provider's policy says nothing about).
+ */
+export function routeAllowedByPolicy(route: Route): boolean {
+  return route.baseUrlSource === 'caller' || route.provider.reachableByPolicy;
 }

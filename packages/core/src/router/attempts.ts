@@ -2,7 +2,7 @@ import type { ResolvedConfig, Timeouts } from '../config.js';
 import { type ErrorCode, SwitchyardError } from '../errors.js';
 import type { UpstreamTarget } from '../providers/provider.js';
 import type { HealthRegistry } from '../reachability/health-registry.js';
-import { policyUnreachableError } from '../reachability/policy.js';
+import { policyUnreachableError, routeAllowedByPolicy } from '../reachability/policy.js';
 import { toSwitchyardError } from '../upstream-errors.js';
 import { failoverRoutes, failsOver } from './failover.js';
 import { isRetryable, retryDelay, sleep } from './retry.js';
@@ -66,7 +66,7 @@ function blockOf(route: Route, policy: AttemptPolicy): Block | undefined {
   // A caller-chosen relay is another host: the provider's policy, breaker and probe say nothing about it.
   if (route.baseUrlSource === 'caller') return undefined;
   const { provider, cluster } = route;
-  if (!provider.reachableByPolicy) {
+  if (!routeAllowedByPolicy(route)) {
     return { reason: `provider_unreachable: ${provider.id} not reachable from ${cluster}`, error: policyUnreachableError(policy.config, provider) };
   }
   const { health } = policy;
