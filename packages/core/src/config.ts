@@ -1,6 +1,6 @@
 import type { LookupFunction } from 'node:net';
 import { z } from 'zod';
-import type { RequestLogEntry } from './http/endpoint-context.js';
+import type { RequestLogEntry } from './request-log.js';
 import type { Provider } from './providers/provider.js';
 import { DEFAULT_PRICES, DEFAULT_PROVIDER_ORDER, DEFAULT_PROVIDERS } from './providers/provider-table.js';
 

@@ -21,7 +21,7 @@ export * from './stream/passthrough-observer.js';
 export * from './stream/sse-encoder.js';
 export * from './stream/cost.js';
 export * from './stream/stream-errors.js';
-export type { RequestLogEntry } from './http/endpoint-context.js';
+export type { RequestLogEntry } from './request-log.js';
 export { CHAT_ERROR_NUMBERS, type ChatMessage } from './http/chat-endpoint.js';
 export { SSE_HEADERS } from './http/openai-endpoints.js';
 export { providerStatuses, type ProviderStatus } from './http/providers-endpoint.js';

@@ -106,6 +106,7 @@ export function createSwitchyard(options: SwitchyardOptions = {}): Switchyard {
   const endpoints = new Map<string, Endpoint>(
     (Object.keys(byName) as EndpointName[]).map((name) => [`${byName[name][0]} ${paths[name]}`, byName[name][1]]),
   );
+  const endpointNames = new Map<Endpoint, EndpointName>((Object.keys(byName) as EndpointName[]).map((name) => [byName[name][1], name]));
 
   function authorized(header: string | string[] | undefined): boolean {
     if (!appTokens) return true;
@@ -128,8 +129,12 @@ export function createSwitchyard(options: SwitchyardOptions = {}): Switchyard {
       if (!context.sink.committed) (endpoint === chatEndpoint ? writeChatError : writeOpenAIError)(context, error);
       else context.sink.end();
     } finally {
+      const { log, sink } = context;
+      log.endpoint = endpointNames.get(endpoint);
+      if (context.attempts.length > 0) log.attempts = context.attempts.length;
+      if (sink.firstWriteAt !== undefined) log.firstByteMs = Math.round((sink.firstWriteAt - started) * 100) / 100;
       if (onRequest) {
-        context.log.durationMs = Math.round((performance.now() - started) * 100) / 100;
+        log.durationMs = Math.round((performance.now() - started) * 100) / 100;
         try {
           // The entry never carries a key; the caller's own key is masked even where the caller typed it (a model name).
           onRequest(redactLogEntry(context.log, [callerSecret(context.headers['x-llm-api-key']), callerSecret(context.query?.get('llm_api_key'))]));

@@ -11,7 +11,7 @@ import type { StreamPart, Usage } from '../stream/parts.js';
 import { readParts } from '../stream/read-stream.js';
 import { type ChatEvent, encodeChatEvent } from '../stream/sse-encoder.js';
 import { toSwitchyardError } from '../upstream-errors.js';
-import type { Endpoint, EndpointContext } from './endpoint-context.js';
+import { recordUsage, type Endpoint, type EndpointContext } from './endpoint-context.js';
 import { isEventStream, SSE_HEADERS } from './openai-endpoints.js';
 import type { BodyProblem } from './request-body.js';
 
@@ -163,6 +163,7 @@ export const chatEndpoint: Endpoint = async (context) => {
   const served = target?.route ?? route;
   context.log.status = 200;
   context.log.model = model;
+  if (fallbackReason !== undefined) context.log.fallbackReason = fallbackReason;
   sink.writeHead(200, headers);
   const heartbeat = setTimeout(function beat() {
     sink.write(encodeChatEvent({ type: 'heartbeat', ts: Date.now() }));
@@ -209,6 +210,7 @@ export const chatEndpoint: Endpoint = async (context) => {
     response?.body.destroy();
     return;
   }
+  recordUsage(context, model, usage);
   if (usage) {
     send({
       type: 'costStatistics',

@@ -1,29 +1,15 @@
 import type { ResolvedConfig } from '../config.js';
 import type { UpstreamDispatcher } from '../dispatch/dispatcher.js';
-import type { ErrorCode, SwitchyardError } from '../errors.js';
+import type { SwitchyardError } from '../errors.js';
+import type { RequestLogEntry } from '../request-log.js';
 import type { Provider } from '../providers/provider.js';
 import type { HealthRegistry } from '../reachability/health-registry.js';
 import type { AttemptRecord } from '../router/attempts.js';
 import type { HeaderBag } from '../router/resolve.js';
 import type { Route } from '../router/route.js';
+import { computeCost } from '../stream/cost.js';
+import type { Usage } from '../stream/parts.js';
 import type { ResponseSink } from './response-sink.js';
-
-/** One line per request, for the operator's logger. Never carries a key. */
-export interface RequestLogEntry {
-  requestId: string;
-  method: string;
-  path: string;
-  status: number;
-  durationMs: number;
-  provider?: string | undefined;
-  model?: string | undefined;
-  attempts?: number | undefined;
-  code?: ErrorCode | undefined;
-  keySource?: Route['keySource'] | undefined;
-  /** Set when the stream failed after the commit point. */
-  streamError?: ErrorCode | undefined;
-  clientAborted?: boolean | undefined;
-}
 
 /** What every endpoint shares: the config, the providers and the one way out. */
 export interface SwitchyardRuntime {
@@ -49,6 +35,8 @@ export interface EndpointContext {
   attempts: AttemptRecord[];
 }
 
+export type { RequestLogEntry };
+
 export type Endpoint = (context: EndpointContext) => Promise<void>;
 
 /** The headers every upstream failure answer carries on `/v1` (OpenAI's conventions). */
@@ -58,4 +46,15 @@ export function errorHeaders(error: SwitchyardError): Record<string, string> {
   if (error.upstreamRequestId !== undefined) headers['x-request-id'] = error.upstreamRequestId;
   if (!error.retryable) headers['x-should-retry'] = 'false';
   return headers;
+}
+
+/** Puts an answer's usage and cost on the request's log entry, where request-level consumers read it. */
+export function recordUsage(context: EndpointContext, model: string, usage: Usage | undefined): void {
+  if (!usage) return;
+  const { log } = context;
+  log.inputTokens = usage.input_tokens;
+  log.outputTokens = usage.output_tokens;
+  if (usage.cached_tokens !== undefined) log.cachedTokens = usage.cached_tokens;
+  if (usage.reasoning_tokens !== undefined) log.reasoningTokens = usage.reasoning_tokens;
+  log.cost = computeCost(model, usage, context.runtime.config.prices);
 }

@@ -9,7 +9,8 @@ import type { Route } from '../router/route.js';
 import { createPassthroughObserver } from '../stream/passthrough-observer.js';
 import { DONE_FRAME, encodeOpenAIErrorFrame, openAIErrorBody, PING_COMMENT } from '../stream/sse-encoder.js';
 import { toSwitchyardError } from '../upstream-errors.js';
-import { errorHeaders, type Endpoint, type EndpointContext } from './endpoint-context.js';
+import { usageOfJsonBytes } from '../stream/chunk-parts.js';
+import { errorHeaders, recordUsage, type Endpoint, type EndpointContext } from './endpoint-context.js';
 
 /** The SSE headers of SPEC §4: never cached, never transformed (compression middleware skips them), never buffered. */
 export const SSE_HEADERS: Readonly<Record<string, string>> = {
@@ -78,6 +79,8 @@ async function forwardWhole(context: EndpointContext, target: UpstreamTarget, re
   const requestId = upstreamRequestId(response);
   if (requestId) headers['x-request-id'] = requestId;
   context.log.status = 200;
+  if (fallbackReason !== undefined) context.log.fallbackReason = fallbackReason;
+  recordUsage(context, target.model, usageOfJsonBytes(bytes));
   context.sink.writeHead(200, headers);
   context.sink.end(bytes);
 }
@@ -125,6 +128,7 @@ async function forwardStream(context: EndpointContext, target: UpstreamTarget, r
   const requestId = upstreamRequestId(response);
   if (requestId) headers['x-request-id'] = requestId;
   context.log.status = 200;
+  if (fallbackReason !== undefined) context.log.fallbackReason = fallbackReason;
   sink.writeHead(200, headers);
   const observer = createPassthroughObserver();
   const ping = setTimeout(function sendPing() {
@@ -146,6 +150,7 @@ async function forwardStream(context: EndpointContext, target: UpstreamTarget, r
   } finally {
     clearTimeout(ping);
   }
+  recordUsage(context, target.model, observer.usage);
   if (sink.signal.aborted) {
     context.log.clientAborted = true;
     response.body.destroy();

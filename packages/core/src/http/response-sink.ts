@@ -6,6 +6,8 @@ export interface ResponseSink {
   readonly signal: AbortSignal;
   /** Whether status and headers were sent (the commit point has passed). */
   readonly committed: boolean;
+  /** `performance.now()` when the first body byte was written; undefined until then. */
+  readonly firstWriteAt: number | undefined;
   writeHead(status: number, headers: Record<string, string>): void;
   /** Writes a chunk; returns a promise only when the client is slower than the upstream (backpressure). */
   write(chunk: string | Uint8Array): Promise<void> | undefined;
@@ -32,16 +34,21 @@ export function clientGoneSignal(res: ServerResponse): AbortSignal {
 export function createNodeSink(_req: IncomingMessage, res: ServerResponse): ResponseSink {
   const signal = clientGoneSignal(res);
   let waiting: Promise<void> | undefined;
+  let firstWriteAt: number | undefined;
   return {
     signal,
     get committed() {
       return res.headersSent;
+    },
+    get firstWriteAt() {
+      return firstWriteAt;
     },
     writeHead(status, headers) {
       res.writeHead(status, headers);
     },
     write(chunk) {
       if (res.destroyed) return undefined;
+      firstWriteAt ??= performance.now();
       if (res.write(chunk)) return undefined;
       // Resolve on drain, or on close so a vanished client never leaves us waiting.
       waiting ??= new Promise<void>((resolve) => {
@@ -57,7 +64,9 @@ export function createNodeSink(_req: IncomingMessage, res: ServerResponse): Resp
       return waiting;
     },
     end(chunk) {
-      if (!res.writableEnded) res.end(chunk);
+      if (res.writableEnded) return;
+      if (chunk !== undefined) firstWriteAt ??= performance.now();
+      res.end(chunk);
     },
   };
 }
@@ -96,10 +105,14 @@ export function createWebSink(requestSignal: AbortSignal | undefined): { sink: R
     resolveResponse = resolve;
   });
   let committed = false;
+  let firstWriteAt: number | undefined;
   const sink: ResponseSink = {
     signal: controller.signal,
     get committed() {
       return committed;
+    },
+    get firstWriteAt() {
+      return firstWriteAt;
     },
     writeHead(status, headers) {
       committed = true;
@@ -108,6 +121,7 @@ export function createWebSink(requestSignal: AbortSignal | undefined): { sink: R
     },
     write(chunk) {
       if (ended) return undefined;
+      firstWriteAt ??= performance.now();
       stream.enqueue(typeof chunk === 'string' ? encoder.encode(chunk) : chunk);
       if ((stream.desiredSize ?? 1) > 0) return undefined;
       return new Promise<void>((resolve) => {
@@ -116,6 +130,7 @@ export function createWebSink(requestSignal: AbortSignal | undefined): { sink: R
     },
     end(chunk) {
       if (ended) return;
+      if (chunk !== undefined) firstWriteAt ??= performance.now();
       if (chunk !== undefined) stream.enqueue(typeof chunk === 'string' ? encoder.encode(chunk) : chunk);
       ended = true;
       stream.close();

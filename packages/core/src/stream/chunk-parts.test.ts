@@ -39,7 +39,7 @@ const expected: Record<string, Expected> = {
   'azure-openai-gpt-5.2-text': {
     text: "Not much—here and ready to help. What do you want to talk about or work on?",
     reasoning: "",
-    usage: { input_tokens: 12, output_tokens: 24, total_tokens: 36, reasoning_tokens: 0 },
+    usage: { input_tokens: 12, output_tokens: 24, total_tokens: 36, reasoning_tokens: 0, cached_tokens: 0 },
     finish: 'stop',
     model: 'gpt-5.2-2025-12-11',
     done: true,
@@ -47,7 +47,7 @@ const expected: Record<string, Expected> = {
   'azure-openai-model-router': {
     text: "Capital of Denmark.",
     reasoning: "",
-    usage: { input_tokens: 15, output_tokens: 78, total_tokens: 93, reasoning_tokens: 64 },
+    usage: { input_tokens: 15, output_tokens: 78, total_tokens: 93, reasoning_tokens: 64, cached_tokens: 0 },
     finish: 'stop',
     model: 'gpt-5-nano-2025-08-07',
     done: false,
@@ -55,7 +55,7 @@ const expected: Record<string, Expected> = {
   'dashscope-qwen3-max-reasoning': {
     text: "The word **\"strawberry\"** contains **3** instances of the letter **\"r\"**.  \n\nHere is the breakdown for clarity:  \n- **s \"strawberry\" if c == \"r\"])` returns `3`).  \n\n**Answer: 3**",
     reasoning: "We are asked: \"How many 'r's are in the word 'strawberry'?\" We need to count the occurrences of the letter 'r' (case-sensitive? The word is given in lowercase, and the question uses lowercase \"r\", so we assume case-insensitive but the word is all in word:\n    if char == 'r':\n        count += 1\nprint(count) -> 3.\n\nYes.\n\nSo final answer: 3.",
-    usage: { input_tokens: 24, output_tokens: 1355, total_tokens: 1379, reasoning_tokens: 1084 },
+    usage: { input_tokens: 24, output_tokens: 1355, total_tokens: 1379, reasoning_tokens: 1084, cached_tokens: 0 },
     finish: 'stop',
     model: 'qwen3-max',
     done: false,
@@ -63,7 +63,7 @@ const expected: Record<string, Expected> = {
   'dashscope-qwen3-max-tool-call': {
     text: "",
     reasoning: "",
-    usage: { input_tokens: 295, output_tokens: 22, total_tokens: 317 },
+    usage: { input_tokens: 295, output_tokens: 22, total_tokens: 317, cached_tokens: 0 },
     finish: 'tool_calls',
     model: 'qwen3-max',
     done: false,
@@ -72,7 +72,7 @@ const expected: Record<string, Expected> = {
   'deepseek-reasoner-tool-call': {
     text: "",
     reasoning: "The user is asking for the weather in San \"San Francisco\".",
-    usage: { input_tokens: 339, output_tokens: 83, total_tokens: 422, reasoning_tokens: 39 },
+    usage: { input_tokens: 339, output_tokens: 83, total_tokens: 422, reasoning_tokens: 39, cached_tokens: 320 },
     finish: 'tool_calls',
     model: 'deepseek-reasoner',
     done: false,
@@ -81,7 +81,7 @@ const expected: Record<string, Expected> = {
   'deepseek-v4-pro-reasoning': {
     text: "The product of 17 and 23 is 391.",
     reasoning: "We are asked: \"What is 17 * 23?\" This is provide the answer.",
-    usage: { input_tokens: 17, output_tokens: 47, total_tokens: 64, reasoning_tokens: 34 },
+    usage: { input_tokens: 17, output_tokens: 47, total_tokens: 64, reasoning_tokens: 34, cached_tokens: 0 },
     finish: 'stop',
     model: 'deepseek-v4-pro',
     done: true,
@@ -98,7 +98,7 @@ const expected: Record<string, Expected> = {
   'openai-gpt5-length-reasoning-only': {
     text: "",
     reasoning: "",
-    usage: { input_tokens: 12, output_tokens: 100, total_tokens: 112, reasoning_tokens: 100 },
+    usage: { input_tokens: 12, output_tokens: 100, total_tokens: 112, reasoning_tokens: 100, cached_tokens: 0 },
     finish: 'length',
     model: 'gpt-5-nano-2025-08-07',
     done: true,
@@ -154,7 +154,7 @@ const expected: Record<string, Expected> = {
   'openai-text': {
     text: "**Holiday Name:** Harmony Day\n\n**Date:** Celebrated annually on the first Saturday of May\n\n**Purpose:** Harmony Day is dedicated to fostering understanding, kindness, and unity among",
     reasoning: "",
-    usage: { input_tokens: 16, output_tokens: 300, total_tokens: 316, reasoning_tokens: 0 },
+    usage: { input_tokens: 16, output_tokens: 300, total_tokens: 316, reasoning_tokens: 0, cached_tokens: 0 },
     finish: 'stop',
     model: 'gpt-4.1-nano-2025-04-14',
     done: false,
@@ -180,7 +180,7 @@ const expected: Record<string, Expected> = {
   'xai-grok-3-mini-reasoning': {
     text: "Hello",
     reasoning: "First, the user said",
-    usage: { input_tokens: 12, output_tokens: 1, total_tokens: 303, reasoning_tokens: 290 },
+    usage: { input_tokens: 12, output_tokens: 1, total_tokens: 303, reasoning_tokens: 290, cached_tokens: 11 },
     finish: 'stop',
     model: 'grok-3-mini',
     done: false,
@@ -188,7 +188,7 @@ const expected: Record<string, Expected> = {
   'xai-grok-3-mini-tool-call': {
     text: "",
     reasoning: "First, the user is",
-    usage: { input_tokens: 291, output_tokens: 26, total_tokens: 513, reasoning_tokens: 196 },
+    usage: { input_tokens: 291, output_tokens: 26, total_tokens: 513, reasoning_tokens: 196, cached_tokens: 290 },
     finish: 'tool_calls',
     model: 'grok-3-mini',
     done: false,
@@ -279,7 +279,7 @@ describe('createChunkReader on every recorded stream', () => {
     const { parts } = readFixtureParts('openai-gpt5-length-reasoning-only');
     expect(parts).toEqual([
       { type: 'finish', reason: 'length', model: 'gpt-5-nano-2025-08-07' },
-      { type: 'usage', usage: { input_tokens: 12, output_tokens: 100, total_tokens: 112, reasoning_tokens: 100 } },
+      { type: 'usage', usage: { input_tokens: 12, output_tokens: 100, total_tokens: 112, reasoning_tokens: 100, cached_tokens: 0 } },
     ]);
   });
 

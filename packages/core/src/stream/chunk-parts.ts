@@ -87,6 +87,10 @@ export function toUsage(raw: unknown): Usage | undefined {
   // Azure-hosted DeepSeek puts reasoning_tokens at the top of usage.
   const reasoning = (isObject(details) ? count(details.reasoning_tokens) : undefined) ?? count(raw.reasoning_tokens);
   if (reasoning !== undefined) usage.reasoning_tokens = reasoning;
+  // OpenAI: `prompt_tokens_details.cached_tokens` (Responses: `input_tokens_details`); DeepSeek: `prompt_cache_hit_tokens`.
+  const inputDetails = raw.prompt_tokens_details ?? raw.input_tokens_details;
+  const cached = (isObject(inputDetails) ? count(inputDetails.cached_tokens) : undefined) ?? count(raw.prompt_cache_hit_tokens);
+  if (cached !== undefined) usage.cached_tokens = cached;
   return usage;
 }
 
@@ -212,4 +216,44 @@ export function createChunkReader(options: ChunkReaderOptions = {}): ChunkReader
 /** The parts of a non-streamed `chat.completion`: reasoning, text, tool calls, finish, usage (or one error part). */
 export function completionToParts(completion: unknown, options: ChunkReaderOptions = {}): StreamPart[] {
   return createReader(options, 'message').read(completion);
+}
+
+/**
+ * The usage of a whole JSON answer passed on as bytes, found without parsing the whole body: the last top-level-looking
+ * `"usage":{…}` object is cut out and parsed alone. Undefined when there is none or it does not parse.
+ */
+export function usageOfJsonBytes(bytes: Buffer): Usage | undefined {
+  const text = bytes.toString('latin1');
+  for (let at = text.lastIndexOf('"usage"'); at !== -1; at = at === 0 ? -1 : text.lastIndexOf('"usage"', at - 1)) {
+    let i = at + 7;
+    while (i < text.length && (text[i] === ' ' || text[i] === '\n' || text[i] === '\t' || text[i] === '\r')) i++;
+    if (text[i] !== ':') continue;
+    i++;
+    while (i < text.length && (text[i] === ' ' || text[i] === '\n' || text[i] === '\t' || text[i] === '\r')) i++;
+    if (text[i] !== '{') continue;
+    const end = objectEnd(text, i);
+    if (end === -1) return undefined;
+    try {
+      return toUsage(JSON.parse(text.slice(i, end + 1)));
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+/** The index of the `}` closing the object that opens at `start`, skipping strings; -1 when it never closes. */
+function objectEnd(text: string, start: number): number {
+  let depth = 0;
+  let inString = false;
+  for (let i = start; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++; // backslash: skip the escaped char
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123) depth++;
+    else if (c === 125 && --depth === 0) return i;
+  }
+  return -1;
 }

@@ -3,8 +3,10 @@ export interface Usage {
   input_tokens: number;
   output_tokens: number;
   total_tokens: number;
-  /** Reasoning tokens, when the upstream reports them. */
+  /** Reasoning tokens (part of `output_tokens`), when the upstream reports them. */
   reasoning_tokens?: number;
+  /** Input tokens read from the provider's prompt cache (part of `input_tokens`), when reported. */
+  cached_tokens?: number;
 }
 
 export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter' | 'error' | 'unavailable' | (string & {});

@@ -112,7 +112,7 @@ describe('createPassthroughObserver', () => {
     const parser = vi.mocked(createSseParser);
     parser.mockClear();
     const observer = observe(splitRandomly(recorded, seededRandom(3), 40));
-    expect(observer.usage).toEqual({ input_tokens: 16, output_tokens: 300, total_tokens: 316, reasoning_tokens: 0 });
+    expect(observer.usage).toEqual({ input_tokens: 16, output_tokens: 300, total_tokens: 316, reasoning_tokens: 0, cached_tokens: 0 });
     // The full SSE parser is only for streams the fast path cannot read.
     expect(parser).not.toHaveBeenCalled();
     observe(bytes('event: message\n' + finish));

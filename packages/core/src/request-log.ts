@@ -1,0 +1,34 @@
+import type { ErrorCode } from './errors.js';
+
+/**
+ * One line per request, for the operator's logger (the `onRequest` option). Never carries a key. Request-level
+ * consumers (the logger, limits, metrics) read it once the request is over.
+ */
+export interface RequestLogEntry {
+  requestId: string;
+  method: string;
+  path: string;
+  /** The endpoint that served the request (`chat`, `chatCompletions`, …). */
+  endpoint?: string | undefined;
+  status: number;
+  durationMs: number;
+  /** From the request's arrival to the first byte of the answer's body (headers excluded); absent when none was written. */
+  firstByteMs?: number | undefined;
+  provider?: string | undefined;
+  model?: string | undefined;
+  attempts?: number | undefined;
+  /** Why the answer came from another provider than the route's. */
+  fallbackReason?: string | undefined;
+  code?: ErrorCode | undefined;
+  keySource?: 'caller' | 'operator' | 'none' | undefined;
+  /** Token counts of the answer, as the upstream reported them. */
+  inputTokens?: number | undefined;
+  outputTokens?: number | undefined;
+  cachedTokens?: number | undefined;
+  reasoningTokens?: number | undefined;
+  /** USD, from the price table; null for a model without a known price. */
+  cost?: number | null | undefined;
+  /** Set when the stream failed after the commit point. */
+  streamError?: ErrorCode | undefined;
+  clientAborted?: boolean | undefined;
+}
