@@ -189,7 +189,7 @@ describe.each(ADAPTERS)('endpoints over %s', (adapter) => {
         expect(text).not.toContain(operatorKey);
         const body = JSON.parse(text) as { cluster: string; providers: Array<{ id: string; serverKey: unknown; reachable: { policy: boolean }; tiers: Record<string, string[]> }> };
         expect(body.cluster).toBe('global');
-        expect(body.providers.map((p) => p.id).sort()).toEqual(['dashscope', 'gemini', 'openai', 'volcengine']);
+        expect(body.providers.map((p) => p.id).sort()).toEqual(['anthropic', 'dashscope', 'deepseek', 'gemini', 'openai', 'volcengine']);
         const byId = Object.fromEntries(body.providers.map((p) => [p.id, p]));
         expect(byId.dashscope?.serverKey).toBe(true);
         expect(byId.openai?.serverKey).toBe(false);
@@ -205,7 +205,7 @@ describe.each(ADAPTERS)('endpoints over %s', (adapter) => {
     it('is served by the handler on a route of the app choosing', async () => {
       const response = await fetch(`${h.url}/custom/providers`);
       expect(response.status).toBe(200);
-      expect(((await response.json()) as { providers: unknown[] }).providers).toHaveLength(4);
+      expect(((await response.json()) as { providers: unknown[] }).providers).toHaveLength(6);
     });
   });
 

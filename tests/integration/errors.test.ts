@@ -30,7 +30,7 @@ const chatBody = (model = 'gpt-5') => JSON.stringify({ model, messages: [{ role:
 
 const ROWS: Row[] = [
   { code: 'invalid_request', status: 400, body: '{"model":', final: true },
-  { code: 'unknown_provider', status: 400, headers: () => ({ 'x-llm-provider': 'nope' }), final: true, hint: /openai, gemini, dashscope, volcengine/ },
+  { code: 'unknown_provider', status: 400, headers: () => ({ 'x-llm-provider': 'nope' }), final: true, hint: /openai, anthropic, gemini, deepseek, dashscope, volcengine/ },
   { code: 'missing_api_key', status: 400, headers: () => ({ 'x-llm-api-key': null }), final: true, hint: /X-LLM-Api-Key/ },
   { code: 'base_url_forbidden', status: 400, headers: (upstream) => ({ 'x-llm-base-url': upstream.url }), final: true },
   { code: 'invalid_api_key', status: 401, upstream: behaviors.error('openai', 'invalid_api_key'), final: true, fromUpstream: true, hint: /revoked or rotated/ },

@@ -23,7 +23,7 @@ export * from './stream/cost.js';
 export * from './stream/stream-errors.js';
 export type { RequestLogEntry } from './request-log.js';
 export { CHAT_ERROR_NUMBERS, type ChatMessage } from './http/chat-endpoint.js';
-export { SSE_HEADERS } from './http/openai-endpoints.js';
+export { SSE_HEADERS } from './http/forward.js';
 export { providerStatuses, type ProviderStatus } from './http/providers-endpoint.js';
 export { clientGoneSignal, type ResponseSink } from './http/response-sink.js';
 export { createSwitchyard, ENDPOINT_NAMES, isSwitchyard, type Switchyard, type HandleNodeOptions, type EndpointName } from './switchyard.js';
@@ -36,3 +36,7 @@ export { policyUnreachableError, reachableProviderIds, routeAllowedByPolicy } fr
 export { failoverRoutes, failsOver } from './router/failover.js';
 export { isRetryable, retryDelay } from './router/retry.js';
 export type { ProbeView, BreakerView } from './http/providers-endpoint.js';
+export * from './protocols/index.js';
+export { estimateInputTokens, estimateTextTokens } from './protocols/token-estimate.js';
+export { generate, generationParts, wiresFor, upstreamWire, type Generation } from './router/generate.js';
+export { DEFAULT_ANTHROPIC_VERSION } from './providers/openai-provider.js';

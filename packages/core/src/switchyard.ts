@@ -6,13 +6,16 @@ import { SwitchyardError } from './errors.js';
 import { redactLogEntry } from './redact.js';
 import { chatEndpoint, writeChatError } from './http/chat-endpoint.js';
 import type { Endpoint, EndpointContext, SwitchyardRuntime } from './http/endpoint-context.js';
-import { chatCompletionsEndpoint, embeddingsEndpoint, modelsEndpoint, writeOpenAIError } from './http/openai-endpoints.js';
+import { embeddingsEndpoint, modelsEndpoint, writeOpenAIError } from './http/openai-endpoints.js';
+import { chatCompletionsEndpoint, countTokensEndpoint, messagesEndpoint } from './http/generation-endpoint.js';
+import { writeWireError } from './http/endpoint-context.js';
+import { messagesCodec } from './protocols/messages/index.js';
 import { providersEndpoint } from './http/providers-endpoint.js';
 import { acceptParsedBody, bodyError, parseJsonObject, readRequestBody } from './http/request-body.js';
 import { createNodeSink, createWebSink, type ResponseSink } from './http/response-sink.js';
 import { createLlmContext, type LlmContext, type LlmContextView } from './llm-context.js';
 import { createOpenAIProvider } from './providers/openai-provider.js';
-import type { Provider } from './providers/provider.js';
+import { asProviderV2, type ProviderV2 } from './providers/provider.js';
 import { createHealthRegistry, type HealthRegistry } from './reachability/health-registry.js';
 import { type RequestView, type ResolveOptions, resolveRoute } from './router/resolve.js';
 import type { Route } from './router/route.js';
@@ -31,7 +34,7 @@ export interface HandleNodeOptions {
 export type EndpointName = keyof Paths;
 
 /** Every endpoint name, for adapters that offer one handler per endpoint. */
-export const ENDPOINT_NAMES: readonly EndpointName[] = ['chat', 'chatCompletions', 'embeddings', 'models', 'providers'];
+export const ENDPOINT_NAMES: readonly EndpointName[] = ['chat', 'chatCompletions', 'messages', 'countTokens', 'embeddings', 'models', 'providers'];
 
 /** Whether a value is a Switchyard already (adapters take options or a shared instance). */
 export function isSwitchyard(value: unknown): value is Switchyard {
@@ -46,8 +49,8 @@ export interface Switchyard {
   readonly health: HealthRegistry;
   /** Resolves a route from a request view (SPEC §2). */
   resolve(view: RequestView, options?: ResolveOptions): Route;
-  /** The provider adapter a route goes through. */
-  providerFor(route: Route): Provider;
+  /** The provider a route goes through (a v1 adapter is wrapped as v2). */
+  providerFor(route: Route): ProviderV2;
   /** Whether `method path` is one of the endpoints this instance serves. */
   matches(method: string | undefined, path: string): boolean;
   /** Serves a request on Node's http objects if it is one of the endpoints; resolves false (and writes nothing) otherwise. */
@@ -86,7 +89,8 @@ export function createSwitchyard(options: SwitchyardOptions = {}): Switchyard {
   const health = createHealthRegistry({ config, lookup: options.lookup });
   // Fire and forget: start-up never waits for a probe, and a failed probe is only a result.
   health.warm();
-  const adapters = options.adapters ?? {};
+  const adapters: Record<string, ProviderV2> = {};
+  for (const [id, adapter] of Object.entries(options.adapters ?? {})) adapters[id] = asProviderV2(adapter);
   const runtime: SwitchyardRuntime = {
     config,
     dispatcher,
@@ -99,6 +103,8 @@ export function createSwitchyard(options: SwitchyardOptions = {}): Switchyard {
   const byName: Record<EndpointName, [method: string, endpoint: Endpoint]> = {
     chat: ['POST', chatEndpoint],
     chatCompletions: ['POST', chatCompletionsEndpoint],
+    messages: ['POST', messagesEndpoint],
+    countTokens: ['POST', countTokensEndpoint],
     embeddings: ['POST', embeddingsEndpoint],
     models: ['GET', modelsEndpoint],
     providers: ['GET', providersEndpoint],
@@ -107,6 +113,13 @@ export function createSwitchyard(options: SwitchyardOptions = {}): Switchyard {
     (Object.keys(byName) as EndpointName[]).map((name) => [`${byName[name][0]} ${paths[name]}`, byName[name][1]]),
   );
   const endpointNames = new Map<Endpoint, EndpointName>((Object.keys(byName) as EndpointName[]).map((name) => [byName[name][1], name]));
+
+  /** Each endpoint's own error envelope, for errors raised before it runs (the app-token check). */
+  function errorWriter(endpoint: Endpoint): (context: EndpointContext, error: unknown) => void {
+    if (endpoint === chatEndpoint) return writeChatError;
+    if (endpoint === messagesEndpoint || endpoint === countTokensEndpoint) return (context, error) => writeWireError(context, messagesCodec, error);
+    return writeOpenAIError;
+  }
 
   function authorized(header: string | string[] | undefined): boolean {
     if (!appTokens) return true;
@@ -126,7 +139,7 @@ export function createSwitchyard(options: SwitchyardOptions = {}): Switchyard {
       }
       await endpoint(context);
     } catch (error) {
-      if (!context.sink.committed) (endpoint === chatEndpoint ? writeChatError : writeOpenAIError)(context, error);
+      if (!context.sink.committed) errorWriter(endpoint)(context, error);
       else context.sink.end();
     } finally {
       const { log, sink } = context;
@@ -137,7 +150,9 @@ export function createSwitchyard(options: SwitchyardOptions = {}): Switchyard {
         log.durationMs = Math.round((performance.now() - started) * 100) / 100;
         try {
           // The entry never carries a key; the caller's own key is masked even where the caller typed it (a model name).
-          onRequest(redactLogEntry(context.log, [callerSecret(context.headers['x-llm-api-key']), callerSecret(context.query?.get('llm_api_key'))]));
+          onRequest(
+            redactLogEntry(context.log, [callerSecret(context.headers['x-llm-api-key']), callerSecret(context.headers['x-api-key']), callerSecret(context.query?.get('llm_api_key'))]),
+          );
         } catch {
           // A failing logger never breaks a request.
         }

@@ -92,12 +92,14 @@ describe('reachability by policy (SPEC §3)', () => {
     expect(everythingReceived([...openaiUp.requests, ...dashUp.requests])).not.toContain(caller);
   });
 
-  it('the demo environment LLM_CLUSTER=cn: openai and gemini unreachable by policy in /api/providers', async () => {
+  it('the demo environment LLM_CLUSTER=cn: openai, anthropic and gemini unreachable by policy in /api/providers', async () => {
     served = await serve(optionsFromEnv({ LLM_CLUSTER: 'cn' }));
     const byId = await providers(served.base);
     expect(Object.fromEntries(Object.values(byId).map((provider) => [provider.id, provider.reachable.policy]))).toEqual({
       openai: false,
+      anthropic: false,
       gemini: false,
+      deepseek: true,
       dashscope: true,
       volcengine: true,
     });

@@ -1,18 +1,16 @@
 import type { ResolvedConfig } from '../config.js';
 import { type ErrorCode, SwitchyardError } from '../errors.js';
 import { applyGenerationSettings } from '../providers/model-params.js';
-import { readBody } from '../providers/openai-provider.js';
 import type { JsonBody, UpstreamResponse, UpstreamTarget } from '../providers/provider.js';
 import { runAttempts, servedHeaders } from '../router/attempts.js';
 import { resolveRoute } from '../router/resolve.js';
 import { computeCost } from '../stream/cost.js';
-import { completionToParts } from '../stream/chunk-parts.js';
-import type { StreamPart, Usage } from '../stream/parts.js';
-import { readParts } from '../stream/read-stream.js';
+import type { Usage } from '../stream/parts.js';
+import { type Generation, generate, generationParts } from '../router/generate.js';
 import { type ChatEvent, encodeChatEvent } from '../stream/sse-encoder.js';
 import { toSwitchyardError } from '../upstream-errors.js';
 import { recordUsage, type Endpoint, type EndpointContext } from './endpoint-context.js';
-import { isEventStream, SSE_HEADERS } from './openai-endpoints.js';
+import { SSE_HEADERS } from './forward.js';
 import type { BodyProblem } from './request-body.js';
 
 /** The numeric codes of the `/api/chat` 400 envelope (SPEC §4; -1, -2, -3 and -10 are fixed there). */
@@ -112,6 +110,7 @@ export const chatEndpoint: Endpoint = async (context) => {
   let messages: ChatMessage[];
   let target: UpstreamTarget | undefined;
   let response: UpstreamResponse | undefined;
+  let generation: Generation | undefined;
   let failure: SwitchyardError | undefined;
   let fallbackReason: string | undefined;
   let route;
@@ -137,12 +136,14 @@ export const chatEndpoint: Endpoint = async (context) => {
     const outcome = await runAttempts(
       route,
       context.attempts,
-      (t, call) => context.runtime.providerFor(t.route).doChat(t, buildChatRequest(t.model, messages), call),
+      // Built as a Chat Completions request; a provider that speaks another wire gets it translated.
+      (t, call) => generate(context.runtime.providerFor(t.route), t, 'chat', buildChatRequest(t.model, messages), call),
       sink.signal,
       context.runtime,
     );
     target = outcome.target;
-    response = outcome.value;
+    generation = outcome.value;
+    response = generation.response;
     fallbackReason = outcome.fallbackReason;
   } catch (error) {
     failure = toSwitchyardError(error);
@@ -179,12 +180,8 @@ export const chatEndpoint: Endpoint = async (context) => {
   let usage: Usage | undefined;
   let finish: string | undefined;
   try {
-    if (response && !failure) {
-      const parts: AsyncIterable<StreamPart> = isEventStream(response)
-        ? readParts(response.body, { provider: served.provider.id, signal: sink.signal })
-        : (async function* () {
-            yield* completionToParts(JSON.parse(await readBody((response as UpstreamResponse).body, config.limits.upstreamBodyBytes)));
-          })();
+    if (generation && !failure) {
+      const parts = generationParts(generation, { provider: served.provider.id, signal: sink.signal, limit: config.limits.upstreamBodyBytes });
       for await (const part of parts) {
         let pending: Promise<void> | undefined;
         if (part.type === 'text') pending = send({ type: 'reply', content: part.text });
