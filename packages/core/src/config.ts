@@ -116,6 +116,7 @@ export type ProbeSettings = z.output<typeof probesSchema>;
 const pathsSchema = z.object({
   chat: z.string().startsWith('/').default('/api/chat'),
   chatCompletions: z.string().startsWith('/').default('/v1/chat/completions'),
+  responses: z.string().startsWith('/').default('/v1/responses'),
   messages: z.string().startsWith('/').default('/v1/messages'),
   countTokens: z.string().startsWith('/').default('/v1/messages/count_tokens'),
   embeddings: z.string().startsWith('/').default('/v1/embeddings'),

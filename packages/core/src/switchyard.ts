@@ -7,7 +7,7 @@ import { redactLogEntry } from './redact.js';
 import { chatEndpoint, writeChatError } from './http/chat-endpoint.js';
 import type { Endpoint, EndpointContext, SwitchyardRuntime } from './http/endpoint-context.js';
 import { embeddingsEndpoint, modelsEndpoint, writeOpenAIError } from './http/openai-endpoints.js';
-import { chatCompletionsEndpoint, countTokensEndpoint, messagesEndpoint } from './http/generation-endpoint.js';
+import { chatCompletionsEndpoint, countTokensEndpoint, messagesEndpoint, responsesEndpoint } from './http/generation-endpoint.js';
 import { writeWireError } from './http/endpoint-context.js';
 import { messagesCodec } from './protocols/messages/index.js';
 import { providersEndpoint } from './http/providers-endpoint.js';
@@ -34,7 +34,7 @@ export interface HandleNodeOptions {
 export type EndpointName = keyof Paths;
 
 /** Every endpoint name, for adapters that offer one handler per endpoint. */
-export const ENDPOINT_NAMES: readonly EndpointName[] = ['chat', 'chatCompletions', 'messages', 'countTokens', 'embeddings', 'models', 'providers'];
+export const ENDPOINT_NAMES: readonly EndpointName[] = ['chat', 'chatCompletions', 'responses', 'messages', 'countTokens', 'embeddings', 'models', 'providers'];
 
 /** Whether a value is a Switchyard already (adapters take options or a shared instance). */
 export function isSwitchyard(value: unknown): value is Switchyard {
@@ -103,6 +103,7 @@ export function createSwitchyard(options: SwitchyardOptions = {}): Switchyard {
   const byName: Record<EndpointName, [method: string, endpoint: Endpoint]> = {
     chat: ['POST', chatEndpoint],
     chatCompletions: ['POST', chatCompletionsEndpoint],
+    responses: ['POST', responsesEndpoint],
     messages: ['POST', messagesEndpoint],
     countTokens: ['POST', countTokensEndpoint],
     embeddings: ['POST', embeddingsEndpoint],

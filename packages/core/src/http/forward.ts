@@ -5,7 +5,7 @@
 import type { Readable } from 'node:stream';
 import { SwitchyardError } from '../errors.js';
 import { readBodyBytes } from '../providers/openai-provider.js';
-import type { UpstreamResponse, UpstreamTarget } from '../providers/provider.js';
+import type { JsonBody, UpstreamResponse, UpstreamTarget } from '../providers/provider.js';
 import type { AnswerMeta, PartEncoder, StreamObserver, WireCodec } from '../protocols/codec.js';
 import { createAnswerCollector } from '../protocols/answer.js';
 import { servedHeaders } from '../router/attempts.js';
@@ -135,7 +135,7 @@ export async function forwardStream(context: EndpointContext, codec: WireCodec, 
     return;
   }
   // The upstream's own error frame already went by with the bytes; ours is added only when it sent none.
-  if (failure) return endBroken(context, target, failure, observer.errorForwarded ? '' : codec.errorFrame(failure));
+  if (failure) return endBroken(context, target, failure, observer.errorForwarded ? '' : (observer.errorFrames?.(failure) ?? codec.errorFrame(failure)));
   const closing = observer.closingFrames();
   sink.end(closing === '' ? undefined : closing);
 }
@@ -158,11 +158,12 @@ export async function forwardTranslated(
   generation: Generation,
   stream: boolean,
   fallbackReason: string | undefined,
-  options: { includeUsage?: boolean } = {},
+  options: { includeUsage?: boolean; request?: JsonBody } = {},
 ): Promise<void> {
   const { sink } = context;
   const provider = target.route.provider.id;
   const meta = answerMeta(codec, target.model);
+  if (options.request !== undefined) meta.request = options.request;
   const parts = generationParts(generation, { provider, signal: sink.signal, limit: context.runtime.config.limits.upstreamBodyBytes });
   let usage: Usage | undefined;
   if (!stream) {

@@ -1,5 +1,5 @@
 /**
- * The generation endpoints of every wire (`/v1/chat/completions`, `/v1/messages`, and `/v1/messages/count_tokens`):
+ * The generation endpoints of every wire (`/v1/chat/completions`, `/v1/responses`, `/v1/messages`, and `/v1/messages/count_tokens`):
  * check the request in its own protocol, resolve, plan, dispatch (passthrough or translation), commit, stream.
  */
 import type { JsonBody, UpstreamTarget } from '../providers/provider.js';
@@ -71,7 +71,7 @@ export function generationEndpoint(wire: Wire): Endpoint {
         return;
       }
       const includeUsage = typeof body.stream_options === 'object' && body.stream_options !== null && (body.stream_options as { include_usage?: unknown }).include_usage === true;
-      await forwardTranslated(context, codec, target, generation, checked.stream, fallbackReason, { includeUsage });
+      await forwardTranslated(context, codec, target, generation, checked.stream, fallbackReason, { includeUsage, request: body });
     } catch (error) {
       if (context.sink.committed) throw error;
       writeWireError(context, codec, error);
@@ -81,6 +81,9 @@ export function generationEndpoint(wire: Wire): Endpoint {
 
 /** `POST /v1/chat/completions`: OpenAI-compatible; tiers and aliases resolved in `model`. */
 export const chatCompletionsEndpoint: Endpoint = generationEndpoint('chat');
+
+/** `POST /v1/responses`: OpenAI's Responses API, stateless; passed through to upstreams that speak it, translated for the rest. */
+export const responsesEndpoint: Endpoint = generationEndpoint('responses');
 
 /** `POST /v1/messages` (and `?beta=true`): Anthropic-compatible. */
 export const messagesEndpoint: Endpoint = generationEndpoint('messages');

@@ -47,6 +47,8 @@ export interface AnswerMeta {
   model: string;
   /** Unix seconds. */
   created: number;
+  /** The caller's request, for wires whose answers repeat parts of it (a Responses answer echoes its tools and settings). */
+  request?: JsonObject | undefined;
 }
 
 /** Turns parts into a client's stream, frame by frame. */
@@ -74,6 +76,8 @@ export interface StreamObserver {
   readonly complete: boolean;
   /** What the client still needs to see a properly finished stream (a missing `[DONE]` or `message_stop`), or ''. */
   closingFrames(): string;
+  /** The frames that end this stream after `error` broke it, where they depend on what went by (Responses numbers its events); absent: the codec's `errorFrame`. */
+  errorFrames?(error: SwitchyardError): string;
 }
 
 /** An error answer in a wire's envelope. */

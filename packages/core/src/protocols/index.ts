@@ -3,9 +3,10 @@ import type { WireCodec } from './codec.js';
 import type { Wire } from './conversation.js';
 import { chatCodec } from './chat/index.js';
 import { messagesCodec } from './messages/index.js';
+import { responsesCodec } from './responses/index.js';
 
 /** The codec of each wire. */
-export const CODECS: Readonly<Partial<Record<Wire, WireCodec>>> = { chat: chatCodec, messages: messagesCodec };
+export const CODECS: Readonly<Partial<Record<Wire, WireCodec>>> = { chat: chatCodec, responses: responsesCodec, messages: messagesCodec };
 
 /** The codec of a wire; throws for a wire without one. */
 export function codecFor(wire: Wire): WireCodec {
@@ -20,4 +21,5 @@ export * from './answer.js';
 export { errorHeaders } from './error-headers.js';
 export { chatCodec } from './chat/index.js';
 export { messagesCodec } from './messages/index.js';
+export { responsesCodec } from './responses/index.js';
 export { readWireParts } from './read-parts.js';

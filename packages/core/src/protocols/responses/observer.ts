@@ -1,0 +1,202 @@
+/**
+ * Watches a Responses stream forwarded to the client as bytes (`/v1/responses` passthrough). Only the terminal events
+ * (`response.completed`, `response.incomplete`, `response.failed`) and `error` are decoded; every other frame is
+ * skipped by its `event:` line, read as latin1 (one char per byte) so nothing else is decoded. Frames are counted,
+ * so an error added after a break continues the stream's `sequence_number`s.
+ */
+import type { SwitchyardError } from '../../errors.js';
+import type { FinishReason, Usage } from '../../stream/parts.js';
+import { createSseParser, type SseEvent, type SseParser } from '../../stream/sse-parser.js';
+import { invalidFrameError, streamEndedEarlyError } from '../../stream/stream-errors.js';
+import { normalizeUpstreamError } from '../../upstream-errors.js';
+import type { StreamObserver } from '../codec.js';
+import { isRecord } from '../validation.js';
+import { responsesErrorEvent } from './errors.js';
+import { errorStatus, finishFromIncomplete, usageFromResponses } from './stream.js';
+
+const WATCHED = new Set(['response.created', 'response.completed', 'response.incomplete', 'response.failed', 'error']);
+/** A frame without an `event:` line is read only when its data starts with one of the watched types. */
+const WATCHED_DATA = /^\{\s*"type"\s*:\s*"(response\.(?:created|completed|incomplete|failed)|error)"/;
+
+/** A Responses passthrough observer; `errorFrames` ends a broken stream with `error` then `response.failed`. */
+export interface ResponsesObserver extends StreamObserver {
+  errorFrames(error: SwitchyardError): string;
+}
+
+/** Creates an observer for a forwarded Responses stream. */
+export function createResponsesObserver(options: { provider?: string | undefined } = {}): ResponsesObserver {
+  const { provider } = options;
+  let pending = '';
+  let slow: SseParser | undefined;
+  let ended = false;
+  let events = 0;
+  let created: string | undefined; // the data of response.created, parsed only if an error needs the response's id
+  let model: string | undefined;
+  let usage: Usage | undefined;
+  let finish: FinishReason | undefined;
+  let terminal = false;
+  let failed = false; // response.failed went by
+  let errorEvent = false; // an `error` event went by
+  let upstreamError: SwitchyardError | undefined;
+  let failure: SwitchyardError | undefined;
+
+  function onEvent(name: string, data: string): void {
+    if (name === 'response.created') {
+      created ??= data;
+      return;
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(data);
+    } catch {
+      failure ??= invalidFrameError(provider);
+      return;
+    }
+    if (!isRecord(json)) return;
+    const response = isRecord(json.response) ? json.response : {};
+    if (typeof response.model === 'string' && response.model !== '') model = response.model;
+    switch (json.type) {
+      case 'response.completed': {
+        const output = Array.isArray(response.output) ? response.output : [];
+        finish = output.some((item) => isRecord(item) && item.type === 'function_call') ? 'tool_calls' : 'stop';
+        usage = usageFromResponses(response.usage);
+        terminal = true;
+        return;
+      }
+      case 'response.incomplete':
+        finish = finishFromIncomplete(response.incomplete_details);
+        usage = usageFromResponses(response.usage);
+        terminal = true;
+        return;
+      case 'response.failed': {
+        failed = true;
+        terminal = true;
+        const error = isRecord(response.error) ? response.error : { code: 'server_error', message: 'The response failed.' };
+        upstreamError ??= normalizeUpstreamError({ status: errorStatus(error.code), body: JSON.stringify({ error }), provider });
+        return;
+      }
+      case 'error': {
+        errorEvent = true;
+        const error = isRecord(json.error) ? json.error : { code: json.code, message: json.message, param: json.param };
+        upstreamError ??= normalizeUpstreamError({ status: errorStatus(error.code), body: JSON.stringify({ error }), provider });
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  /** One frame of the latin1 text in [start, end): an `event:` line then a `data:` line, or a `data:` line alone. */
+  function onFrame(text: string, start: number, end: number): boolean {
+    if (text.charCodeAt(start) === 58) return true; // a comment
+    events++;
+    let dataStart = start;
+    let name: string | undefined;
+    if (text.startsWith('event:', start)) {
+      const lineEnd = text.indexOf('\n', start);
+      if (lineEnd === -1 || lineEnd >= end) return false;
+      let from = start + 6;
+      if (text.charCodeAt(from) === 32) from++;
+      name = text.slice(from, lineEnd);
+      if (!WATCHED.has(name)) return true;
+      dataStart = lineEnd + 1;
+    } else if (!text.startsWith('data:', start)) return false;
+    const newline = text.indexOf('\n', dataStart);
+    if (!text.startsWith('data:', dataStart) || (newline !== -1 && newline < end)) return false;
+    let from = dataStart + 5;
+    if (text.charCodeAt(from) === 32) from++;
+    const data = text.slice(from, end);
+    name ??= WATCHED_DATA.exec(data)?.[1];
+    if (name === undefined) return true;
+    onEvent(name, Buffer.from(data, 'latin1').toString('utf8'));
+    return true;
+  }
+
+  function feed(list: SseEvent[]): void {
+    for (const event of list) {
+      if (terminal) return;
+      events++;
+      if (event.event !== undefined && !WATCHED.has(event.event)) continue;
+      const name = event.event ?? WATCHED_DATA.exec(event.data)?.[1];
+      if (name !== undefined && event.data !== '') onEvent(name, event.data);
+    }
+  }
+
+  function switchToSlow(rest: string, atEnd: boolean): void {
+    slow = createSseParser();
+    feed(slow.push(Buffer.from(rest, 'latin1')));
+    if (atEnd) feed(slow.end());
+  }
+
+  function onChunk(chunk: Buffer): void {
+    if (slow) return feed(slow.push(chunk));
+    const text = pending + chunk.toString('latin1');
+    pending = '';
+    if (text.includes('\r')) return switchToSlow(text, false);
+    let pos = 0;
+    for (;;) {
+      while (pos < text.length && text.charCodeAt(pos) === 10) pos++;
+      const end = text.indexOf('\n\n', pos);
+      if (end === -1) break;
+      if (!onFrame(text, pos, end)) return switchToSlow(text.slice(pos), false);
+      pos = end + 2;
+      if (terminal) return;
+    }
+    if (pos < text.length) pending = text.slice(pos);
+  }
+
+  const finished = () => terminal || failure !== undefined;
+
+  /** The response of `response.created`, for the `response.failed` Switchyard adds. */
+  function createdResponse(): Record<string, unknown> {
+    try {
+      const json: unknown = created === undefined ? undefined : JSON.parse(created);
+      if (isRecord(json) && isRecord(json.response)) return json.response;
+    } catch {
+      // An unreadable created event: the failed event says what it can without it.
+    }
+    return { id: `resp_${globalThis.crypto.randomUUID().replaceAll('-', '')}`, object: 'response', model: model ?? null, output: [] };
+  }
+
+  return {
+    push(chunk) {
+      if (ended || finished() || chunk.byteLength === 0) return;
+      onChunk(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    },
+    end() {
+      if (ended) return;
+      ended = true;
+      if (!finished()) {
+        if (slow) feed(slow.end());
+        else if (pending.trim() !== '') switchToSlow(`${pending}\n\n`, true);
+      }
+      pending = '';
+      if (!terminal && failure === undefined && upstreamError === undefined) failure = streamEndedEarlyError(provider);
+    },
+    get usage() {
+      return usage;
+    },
+    get finishReason() {
+      return finish;
+    },
+    get model() {
+      return model;
+    },
+    get error() {
+      return upstreamError ?? failure;
+    },
+    get errorForwarded() {
+      return failed;
+    },
+    get complete() {
+      return terminal && !failed && upstreamError === undefined && failure === undefined;
+    },
+    closingFrames: () => '',
+    errorFrames(error) {
+      const response = createdResponse();
+      const body = { ...response, status: 'failed', error: { code: error.code, message: error.message }, usage: null };
+      const event = errorEvent ? '' : responsesErrorEvent(error, events++);
+      return `${event}event: response.failed\ndata: {"type":"response.failed","sequence_number":${events++},"response":${JSON.stringify(body)}}\n\n`;
+    },
+  };
+}
