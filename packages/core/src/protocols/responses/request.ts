@@ -18,7 +18,8 @@ import { checkWith, invalid, isRecord, untranslatable } from '../validation.js';
 const HINT = 'send {"model": "...", "input": "..."} or {"model": "...", "input": [{"role": "user", "content": "..."}]} as the Responses API defines it';
 
 /** What to do instead of relying on state an upstream without the Responses API cannot keep. */
-const STATELESS_HINT = 'send the whole conversation in `input` with `store: false` (as Codex CLI does), or pick a provider that speaks Responses natively (openai, dashscope, volcengine)';
+const STATELESS_HINT =
+  'send the whole conversation in `input` with `store: false` (as Codex CLI does; the AI SDK: providerOptions.openai.store = false), or pick a provider that speaks Responses natively (openai, dashscope, volcengine)';
 
 const itemSchema = z.looseObject({ type: z.string({ error: 'must be a string' }).optional() }, { error: 'must be an input item object' });
 
