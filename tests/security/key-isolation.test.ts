@@ -15,6 +15,7 @@ function everything(upstream: TestUpstream): string {
 }
 
 const CHAT = JSON.stringify({ model: 'general', messages: [{ role: 'user', content: 'hello' }] });
+const MESSAGES = JSON.stringify({ model: 'general', max_tokens: 32, messages: [{ role: 'user', content: 'hello' }] });
 const json = { 'content-type': 'application/json' };
 
 describe('key isolation (SPEC §2, §6)', () => {
@@ -208,6 +209,7 @@ describe('no key in any log line or response body (the demo logger, captured)', 
       const callerKey = newKey();
       keys.push(callerKey);
       const caller = { ...json, 'x-llm-provider': 'openai', 'x-llm-api-key': callerKey };
+      const anthropicCaller = { ...json, 'x-llm-provider': 'openai', 'x-api-key': callerKey, 'anthropic-version': '2023-06-01' };
       const echoKey = (status: number, code: string) => ({
         type: 'status' as const,
         status,
@@ -229,7 +231,16 @@ describe('no key in any log line or response body (the demo logger, captured)', 
         { path: '/v1/chat/completions', headers: caller, body: CHAT, script: { type: 'regionBlock' } },
         { path: '/v1/chat/completions', headers: caller, body: CHAT, script: { type: 'error', provider: 'openai', code: 'model_not_found' } },
         { path: '/v1/chat/completions', headers: caller, body: CHAT, script: { type: 'garbage' } },
-        { path: '/v1/chat/completions', headers: caller, body: JSON.stringify({ model: 'general', stream: true, messages: [] }), script: { type: 'cutMidStream', afterChunks: 1 } },
+        { path: '/v1/chat/completions', headers: caller, body: JSON.stringify({ model: 'general', stream: true, messages: [{ role: 'user', content: 'hi' }] }), script: { type: 'cutMidStream', afterChunks: 1 } },
+        // Anthropic Messages: the SDK's x-api-key as the caller key, translated to the chat upstream, errors echoing it.
+        { path: '/v1/messages', headers: anthropicCaller, body: MESSAGES },
+        { path: '/v1/messages', headers: anthropicCaller, body: JSON.stringify({ model: 'general', max_tokens: 16, stream: true, messages: [{ role: 'user', content: 'hi' }] }) },
+        { path: '/v1/messages', headers: anthropicCaller, body: MESSAGES, script: echoKey(401, 'invalid_api_key') },
+        { path: '/v1/messages', headers: anthropicCaller, body: JSON.stringify({ model: 'general', max_tokens: 16, stream: true, messages: [{ role: 'user', content: 'hi' }] }), script: { type: 'cutMidStream', afterChunks: 1 } },
+        { path: '/v1/messages', headers: { ...anthropicCaller, 'x-llm-base-url': relay.url }, body: MESSAGES, on: relay },
+        { path: '/v1/messages', headers: { ...anthropicCaller, 'x-llm-base-url': `https://10.0.0.1/v1?key=${callerKey}` }, body: MESSAGES },
+        { path: '/v1/messages/count_tokens', headers: anthropicCaller, body: JSON.stringify({ model: 'general', messages: [{ role: 'user', content: 'hi' }] }) },
+        { path: '/v1/messages', headers: anthropicCaller, body: '{"max_tokens":' },
         { path: '/v1/chat/completions', headers: { ...caller, 'x-llm-base-url': `https://0x7f.1:${upstream.port}/v1` }, body: CHAT },
         { path: '/v1/chat/completions', headers: { ...caller, 'x-llm-base-url': `https://${callerKey}@127.0.0.1/v1` }, body: CHAT },
         { path: '/v1/chat/completions', headers: { ...caller, 'x-llm-base-url': `${relay.url}?llm_api_key=${callerKey}` }, body: CHAT, on: relay },
@@ -247,7 +258,8 @@ describe('no key in any log line or response body (the demo logger, captured)', 
         bodies.push(response.text);
       }
       // A caller who types the key where a model name goes: the upstream echoes it back (the caller's own doing), but the log line masks it.
-      await send(base, '/v1/chat/completions', { headers: caller, body: JSON.stringify({ model: callerKey, messages: [] }) });
+      await send(base, '/v1/chat/completions', { headers: caller, body: JSON.stringify({ model: callerKey, messages: [{ role: 'user', content: 'hi' }] }) });
+      await send(base, '/v1/messages', { headers: anthropicCaller, body: JSON.stringify({ model: callerKey, max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] }) });
     }
     await new Promise((resolve) => setImmediate(resolve));
     expect(lines.length).toBeGreaterThanOrEqual(bodies.length);

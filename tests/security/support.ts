@@ -71,11 +71,12 @@ export function send(base: string, path: string, options: { method?: string; hea
   });
 }
 
-/** The error code of an answer: OpenAI's envelope (`error.code`) or the `/api/chat` one (`error.code` too). */
+/** The error code of an answer: OpenAI's envelope and the `/api/chat` one (`error.code`), or Anthropic's (`code` beside `error`). */
 export function errorCode(response: RawResponse): string | undefined {
   try {
-    const body = JSON.parse(response.text) as { error?: { code?: unknown } };
-    return typeof body.error?.code === 'string' ? body.error.code : undefined;
+    const body = JSON.parse(response.text) as { error?: { code?: unknown }; code?: unknown };
+    if (typeof body.error?.code === 'string') return body.error.code;
+    return typeof body.code === 'string' ? body.code : undefined;
   } catch {
     return undefined;
   }
