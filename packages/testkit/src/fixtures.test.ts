@@ -35,6 +35,14 @@ const RECORDED_STATUS: Record<string, number> = {
   'gemini-openai-compat-INVALID_ARGUMENT.error.json': 400,
   'gemini-API_KEY_INVALID.error.json': 400,
   'gemini-RESOURCE_EXHAUSTED.error.json': 429,
+  'anthropic-authentication_error.error.json': 401,
+  'anthropic-invalid_request_error.error.json': 400,
+  'anthropic-not_found_error.error.json': 404,
+  'anthropic-rate_limit_error.error.json': 429,
+  'anthropic-overloaded_error.error.json': 529,
+  'openai-responses-invalid_api_key.error.json': 401,
+  'openai-responses-model_not_found.error.json': 400,
+  'openai-responses-invalid_json_schema.error.json': 400,
 };
 
 describe('fixture files', () => {
@@ -44,9 +52,18 @@ describe('fixture files', () => {
     expect(existsSync(join(fixturesDir, 'README.md'))).toBe(true);
   });
 
-  it('lists the recorded streams and error bodies, not the README', () => {
-    expect(streams).toHaveLength(21);
-    expect(errors).toHaveLength(12);
+  it('lists the recorded streams, answers and error bodies, not the README', () => {
+    const family = (prefix: string) => (name: string) => name.startsWith(prefix);
+    expect(streams).toHaveLength(36);
+    expect(streams.filter(family('anthropic-'))).toHaveLength(8);
+    expect(streams.filter(family('openai-responses-'))).toHaveLength(7);
+    expect(errors).toHaveLength(20);
+    expect(listFixtures().filter((name) => name.endsWith('.json') && !name.endsWith('.error.json'))).toEqual([
+      'anthropic-text.json',
+      'anthropic-thinking-tool-use.json',
+      'openai-responses-incomplete-cache-write.json',
+      'openai-responses-reasoning.json',
+    ]);
     expect(listFixtures()).not.toContain('README.md');
     expect(listFixtures()).toEqual([...listFixtures()].sort());
   });
