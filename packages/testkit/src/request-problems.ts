@@ -33,8 +33,11 @@ export function messagesRequestProblem(json: unknown, requestId: string, countTo
   return undefined;
 }
 
-/** What OpenAI answers a Responses body it cannot mean with: its 400 envelope in the Responses layout. Undefined when fine. */
-export function responsesRequestProblem(json: unknown): ProviderErrorResponse | undefined {
+/**
+ * What OpenAI answers a Responses body it cannot mean with: its 400 envelope in the Responses layout. Undefined when fine.
+ * On an Azure deployment URL the deployment names the model, so `model` may be absent.
+ */
+export function responsesRequestProblem(json: unknown, deployment = false): ProviderErrorResponse | undefined {
   if (!isRecord(json)) {
     return responses400(
       "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)",
@@ -42,7 +45,7 @@ export function responsesRequestProblem(json: unknown): ProviderErrorResponse | 
       null,
     );
   }
-  if (typeof json.model !== 'string' || json.model === '') return responses400("Missing required parameter: 'model'.", 'model', 'missing_required_parameter');
+  if (!deployment && (typeof json.model !== 'string' || json.model === '')) return responses400("Missing required parameter: 'model'.", 'model', 'missing_required_parameter');
   if (json.input === undefined) return responses400("Missing required parameter: 'input'.", 'input', 'missing_required_parameter');
   if (typeof json.input !== 'string' && !Array.isArray(json.input)) {
     const got = json.input === null ? 'null' : typeof json.input === 'object' ? 'an object' : `a ${typeof json.input}`;

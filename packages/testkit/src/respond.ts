@@ -243,7 +243,7 @@ function sandboxJson(context: ResponseContext): JsonAnswer {
       return json(200, messageBody(answer, messagesIdentityOf(context), carriedUsage(context, answer)));
     }
     case 'responses': {
-      const problem = responsesRequestProblem(context.json);
+      const problem = responsesRequestProblem(context.json, context.route.deployment !== undefined);
       if (problem !== undefined) return problem;
       const answer = echoAnswer(context);
       return json(200, responseBody(answer, responsesIdentityOf(context), carriedUsage(context, answer)));
@@ -254,7 +254,7 @@ function sandboxJson(context: ResponseContext): JsonAnswer {
 /** The sandbox's validation for a streamed request on a wire: the 400 the real API would send, or undefined. */
 function streamProblem(context: ResponseContext): JsonAnswer | undefined {
   if (context.route.wire === 'messages') return messagesRequestProblem(context.json, requestIdOf(context));
-  if (context.route.wire === 'responses') return responsesRequestProblem(context.json);
+  if (context.route.wire === 'responses') return responsesRequestProblem(context.json, context.route.deployment !== undefined);
   return chatBodyProblem(context);
 }
 
