@@ -5,6 +5,9 @@ import { splitArguments } from './answer.js';
 import { behaviors } from './behavior.js';
 import { startTestUpstream, type TestUpstream } from './test-upstream.js';
 
+/** The SDK's error instance type. */
+type AnthropicError = InstanceType<typeof Anthropic.APIError>;
+
 let upstream: TestUpstream;
 let client: Anthropic;
 
@@ -96,7 +99,7 @@ describe('messages routes', () => {
     upstream.onCountTokens(behaviors.error('anthropic', 'overloaded_error'));
     const failure = await client.messages.countTokens({ model: 'm', messages: [{ role: 'user', content: 'x' }] }).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(Anthropic.InternalServerError);
-    expect((failure as Anthropic.APIError).status).toBe(529);
+    expect((failure as AnthropicError).status).toBe(529);
     upstream.onCountTokens(undefined);
     expect(await client.messages.countTokens({ model: 'm', messages: [{ role: 'user', content: 'one two' }] })).toEqual({ input_tokens: 2 });
   });
@@ -225,7 +228,7 @@ describe('echo on messages', () => {
     }
     const failure = await client.messages.create({ model: 'm', messages: [] } as never).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(Anthropic.BadRequestError);
-    expect((failure as Anthropic.APIError).type).toBe('invalid_request_error');
+    expect((failure as AnthropicError).type).toBe('invalid_request_error');
   });
 });
 
@@ -370,7 +373,7 @@ describe('errors on messages', () => {
     ['overloaded_error', 529, Anthropic.InternalServerError, 'true'],
   ] as const)('error(anthropic, %s) reaches the SDK as status %i', async (code, status, type, shouldRetry) => {
     upstream.enqueue(behaviors.error('anthropic', code));
-    const failure = (await client.messages.create({ ...ask('q'), model: 'claude-nope' }).catch((error: unknown) => error)) as Anthropic.APIError;
+    const failure = (await client.messages.create({ ...ask('q'), model: 'claude-nope' }).catch((error: unknown) => error)) as AnthropicError;
     expect(failure).toBeInstanceOf(type);
     expect(failure.status).toBe(status);
     expect(failure.type).toBe(code);
@@ -448,7 +451,7 @@ describe('breaks on messages', () => {
     const stream = client.messages.stream(ask('q'));
     const deltas: string[] = [];
     stream.on('text', (delta) => deltas.push(delta));
-    const failure = (await stream.finalMessage().catch((error: unknown) => error)) as Anthropic.APIError;
+    const failure = (await stream.finalMessage().catch((error: unknown) => error)) as AnthropicError;
     expect(failure).toBeInstanceOf(Anthropic.APIError);
     expect(failure.type).toBe('api_error');
     expect(deltas).toEqual(['partial']);
@@ -456,7 +459,7 @@ describe('breaks on messages', () => {
 
   it('streamError on a request that did not stream is the HTTP error: 529 overloaded', async () => {
     upstream.enqueue(behaviors.streamError(1));
-    const failure = (await client.messages.create(ask('q')).catch((error: unknown) => error)) as Anthropic.APIError;
+    const failure = (await client.messages.create(ask('q')).catch((error: unknown) => error)) as AnthropicError;
     expect(failure).toBeInstanceOf(Anthropic.InternalServerError);
     expect([failure.status, failure.type]).toEqual([529, 'overloaded_error']);
   });

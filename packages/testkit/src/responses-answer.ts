@@ -39,14 +39,19 @@ interface ResponseState {
   error?: { code: string; message: string };
 }
 
+const isString = (value: unknown): boolean => typeof value === 'string';
+const isNumber = (value: unknown): boolean => typeof value === 'number';
+const isBoolean = (value: unknown): boolean => typeof value === 'boolean';
+
+/** The request's value when it has the right type, else OpenAI's default. */
+function pick(value: unknown, test: (value: unknown) => boolean, fallback: unknown): unknown {
+  return test(value) ? value : fallback;
+}
+
 /** The `response` object in OpenAI's mid-2025 key order, repeating the request's settings as OpenAI does. */
 export function responseObject(identity: ResponsesIdentity, state: ResponseState): Record<string, unknown> {
   const request = identity.request;
   const reasoning = isRecord(request.reasoning) ? request.reasoning : {};
-  const pick = <T>(value: unknown, test: (value: unknown) => boolean, fallback: T): unknown => (test(value) ? value : fallback);
-  const isString = (value: unknown): boolean => typeof value === 'string';
-  const isNumber = (value: unknown): boolean => typeof value === 'number';
-  const isBoolean = (value: unknown): boolean => typeof value === 'boolean';
   return {
     id: identity.id,
     object: 'response',

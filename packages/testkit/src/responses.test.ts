@@ -22,7 +22,13 @@ afterAll(async () => {
 
 const responsesUrl = (): string => `${upstream.url}/responses`;
 
-type Event = { type: string; sequence_number: number; [key: string]: unknown };
+type Event = {
+  type: string;
+  sequence_number: number;
+  item?: { id: string; [key: string]: unknown };
+  response?: Record<string, unknown>;
+  [key: string]: unknown;
+};
 
 /** The events of a raw Responses stream, checking every frame's `event:` line and the numbering from 0. */
 function eventsOf(text: string): Event[] {
@@ -103,7 +109,7 @@ describe('echo on responses', () => {
     expect(complete).toBe(true);
     expect(events.map((event) => event.type)).toEqual(TEXT_EVENTS);
     expect(text).not.toContain('[DONE]');
-    const itemId = (events[2] as { item: { id: string } }).item.id;
+    const itemId = events[2]?.item?.id ?? '';
     expect(events[2]).toEqual({
       type: 'response.output_item.added',
       sequence_number: 2,
@@ -122,9 +128,9 @@ describe('echo on responses', () => {
     expect(events[4]).toMatchObject({ item_id: itemId, output_index: 0, content_index: 0, logprobs: [] });
     expect(events[7]).toMatchObject({ type: 'response.output_text.done', text: 'echo: two words' });
     expect(events[9]).toMatchObject({ type: 'response.output_item.done', item: { status: 'completed', content: [{ text: 'echo: two words' }] } });
-    const created = (events[0] as { response: Record<string, unknown> }).response;
+    const created = events[0]?.response ?? {};
     expect(created).toMatchObject({ status: 'in_progress', output: [], usage: null, service_tier: 'auto' });
-    const completed = (events[10] as { response: Record<string, unknown> }).response;
+    const completed = events[10]?.response ?? {};
     expect(completed).toMatchObject({ id: created.id, status: 'completed', service_tier: 'default', output: [{ id: itemId }] });
     expect(completed.usage).toEqual({ input_tokens: 2, input_tokens_details: { cached_tokens: 0 }, output_tokens: 3, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 5 });
   });
@@ -218,7 +224,7 @@ describe('stream and completion on responses', () => {
     expect(events[6]).toMatchObject({ text: 'Two plus two.' });
     expect(events[9]).toMatchObject({ output_index: 1, item: { type: 'message' } });
     expect(events[11]).toMatchObject({ output_index: 1, delta: 'It is' });
-    const usage = (events.at(-1) as { response: { usage: Record<string, unknown> } }).response.usage;
+    const usage = events.at(-1)?.response?.usage;
     expect(usage).toMatchObject({ output_tokens: 6, output_tokens_details: { reasoning_tokens: 3 } });
   });
 
@@ -243,9 +249,9 @@ describe('stream and completion on responses', () => {
   ])('a %s finish ends in response.incomplete with reason %s, and a whole response says incomplete', async (finishReason, reason) => {
     upstream.enqueue(behaviors.stream(['cut', ' short'], { finishReason }), behaviors.completion('cut short', { finishReason }));
     const { events } = await streamEvents(responsesBody('q', { max_output_tokens: 2 }));
-    const terminal = events.at(-1) as { type: string; response: Record<string, unknown> };
-    expect(terminal.type).toBe('response.incomplete');
-    expect(terminal.response).toMatchObject({ status: 'incomplete', incomplete_details: { reason }, max_output_tokens: 2, output: [{ status: 'incomplete' }] });
+    const terminal = events.at(-1);
+    expect(terminal?.type).toBe('response.incomplete');
+    expect(terminal?.response).toMatchObject({ status: 'incomplete', incomplete_details: { reason }, max_output_tokens: 2, output: [{ status: 'incomplete' }] });
     expect(events.filter((event) => event.type === 'response.completed')).toEqual([]);
     const whole = await client.responses.create({ model: 'm', input: 'q' });
     expect(whole).toMatchObject({ status: 'incomplete', incomplete_details: { reason }, output: [{ status: 'incomplete' }] });
@@ -283,7 +289,7 @@ describe('tool calls on responses', () => {
   it('streams a function_call item: added with empty arguments and call_id, argument deltas, done', async () => {
     upstream.enqueue(behaviors.stream([], { toolCalls: [{ ...weather, id: 'call_abc' }] }));
     const { events } = await streamEvents(responsesBody('weather?'));
-    const fcId = (events[2] as { item: { id: string } }).item.id;
+    const fcId = events[2]?.item?.id ?? '';
     expect(fcId).toMatch(/^fc_testkit_\d+_0$/);
     expect(events[2]).toEqual({
       type: 'response.output_item.added',
@@ -377,7 +383,7 @@ describe('breaks on responses', () => {
     ]);
     const message = 'The server had an error while processing your request. Sorry about that!';
     expect(events[6]).toEqual({ type: 'error', sequence_number: 6, error: { type: 'server_error', code: 'server_error', message, param: null } });
-    expect((events[7] as { response: Record<string, unknown> }).response).toMatchObject({
+    expect(events[7]?.response ?? {}).toMatchObject({
       status: 'failed',
       error: { code: 'server_error', message },
       usage: null,
