@@ -1,11 +1,11 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { chat, messages, responsesBody, send, sseEvents } from '../test/http.js';
 import { behaviors } from './behavior.js';
-import { fixtureStatus, fixturesDir, listFixtures, readFixture } from './fixtures.js';
+import { fixtureStatus, fixturesDir, fixtureWire, listFixtures, readFixture } from './fixtures.js';
 import { startTestUpstream, type TestUpstream } from './test-upstream.js';
 
 /** The SDK's error instance type. */
@@ -56,24 +56,36 @@ describe('fixture files', () => {
     expect(existsSync(join(fixturesDir, 'README.md'))).toBe(true);
   });
 
-  it('lists the recorded streams, answers and error bodies, not the README', () => {
-    const family = (prefix: string) => (name: string) => name.startsWith(prefix);
-    expect(streams).toHaveLength(36);
-    expect(streams.filter(family('anthropic-'))).toHaveLength(8);
-    expect(streams.filter(family('openai-responses-'))).toHaveLength(7);
-    expect(errors).toHaveLength(20);
-    expect(listFixtures().filter((name) => name.endsWith('.json') && !name.endsWith('.error.json'))).toEqual([
-      'anthropic-text.json',
-      'anthropic-thinking-tool-use.json',
-      'openai-responses-incomplete-cache-write.json',
-      'openai-responses-reasoning.json',
-    ]);
+  it('lists the recorded streams and error bodies, not the README', () => {
+    expect(streams).toHaveLength(21);
+    expect(errors).toHaveLength(12);
     expect(listFixtures()).not.toContain('README.md');
     expect(listFixtures()).toEqual([...listFixtures()].sort());
   });
 
+  it('lists the recordings of each wire, Chat Completions by default, and all of them', () => {
+    expect(listFixtures('chat')).toEqual(listFixtures());
+    const messages = listFixtures('messages');
+    const responses = listFixtures('responses');
+    expect(messages.filter((name) => name.endsWith('.sse.txt'))).toHaveLength(8);
+    expect(messages.filter((name) => name.endsWith('.error.json'))).toHaveLength(5);
+    expect(messages.filter((name) => !name.endsWith('.sse.txt') && !name.endsWith('.error.json'))).toEqual(['anthropic-text.json', 'anthropic-thinking-tool-use.json']);
+    expect(responses.filter((name) => name.endsWith('.sse.txt'))).toHaveLength(7);
+    expect(responses.filter((name) => name.endsWith('.error.json'))).toHaveLength(3);
+    expect(responses.filter((name) => !name.endsWith('.sse.txt') && !name.endsWith('.error.json'))).toEqual([
+      'openai-responses-incomplete-cache-write.json',
+      'openai-responses-reasoning.json',
+    ]);
+    expect(messages.every((name) => name.startsWith('anthropic-') && fixtureWire(name) === 'messages')).toBe(true);
+    expect(responses.every((name) => name.startsWith('openai-responses-') && fixtureWire(name) === 'responses')).toBe(true);
+    expect(listFixtures('all')).toEqual([...listFixtures(), ...messages, ...responses].sort());
+    // Every file in fixtures/ but the README.
+    expect(listFixtures('all')).toHaveLength(readdirSync(fixturesDir).length - 1);
+  });
+
   it('knows the status every error body was recorded with', () => {
-    expect(Object.fromEntries(errors.map((name) => [name, fixtureStatus(name)]))).toEqual(RECORDED_STATUS);
+    const allErrors = listFixtures('all').filter((name) => name.endsWith('.error.json'));
+    expect(Object.fromEntries(allErrors.map((name) => [name, fixtureStatus(name)]))).toEqual(RECORDED_STATUS);
     expect(fixtureStatus('openai-invalid_api_key')).toBe(401);
     expect(fixtureStatus('openai-text')).toBe(200);
     expect(fixtureStatus('nope')).toBeUndefined();
@@ -148,12 +160,15 @@ function recordedEvents(name: string): { type: string; [key: string]: unknown }[
   return sseEvents(readFixture(name)).map((frame) => JSON.parse(frame.data) as { type: string });
 }
 
-const anthropicStreams = streams.filter((name) => name.startsWith('anthropic-'));
-const anthropicBodies = listFixtures().filter((name) => name.startsWith('anthropic-') && name.endsWith('.json') && !name.endsWith('.error.json'));
-const anthropicErrors = errors.filter((name) => name.startsWith('anthropic-'));
-const responsesStreams = streams.filter((name) => name.startsWith('openai-responses-'));
-const responsesBodies = listFixtures().filter((name) => name.startsWith('openai-responses-') && name.endsWith('.json') && !name.endsWith('.error.json'));
-const responsesErrors = errors.filter((name) => name.startsWith('openai-responses-'));
+const isStream = (name: string): boolean => name.endsWith('.sse.txt');
+const isError = (name: string): boolean => name.endsWith('.error.json');
+const isAnswer = (name: string): boolean => !isStream(name) && !isError(name);
+const anthropicStreams = listFixtures('messages').filter(isStream);
+const anthropicBodies = listFixtures('messages').filter(isAnswer);
+const anthropicErrors = listFixtures('messages').filter(isError);
+const responsesStreams = listFixtures('responses').filter(isStream);
+const responsesBodies = listFixtures('responses').filter(isAnswer);
+const responsesErrors = listFixtures('responses').filter(isError);
 
 describe('Anthropic Messages fixture replay', () => {
   const anthropic = (): Anthropic => new Anthropic({ apiKey: 'sk-ant-test', baseURL: upstream.origin, maxRetries: 0 });

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Wire } from './routes.js';
 
 /**
  * Absolute path of the recorded provider traffic shipped with this package.
@@ -45,11 +46,26 @@ const UTF8_CHARSET_BODIES: ReadonlySet<string> = new Set([
 
 const cache = new Map<string, Buffer>();
 
-/** File names of every fixture (`*.sse.txt` streams, `*.json` answers and `*.error.json` error bodies), sorted. */
-export function listFixtures(): string[] {
+/** The wire a recording speaks, told by its file name (fixtures/README.md): `anthropic-*`, `openai-responses-*`, else chat. */
+export function fixtureWire(name: string): Wire {
+  if (name.startsWith('anthropic-')) return 'messages';
+  if (name.startsWith('openai-responses-')) return 'responses';
+  return 'chat';
+}
+
+function allFixtures(): string[] {
   return readdirSync(fixturesDir)
     .filter((file) => file.endsWith(STREAM_SUFFIX) || file.endsWith(BODY_SUFFIX))
     .sort();
+}
+
+/**
+ * File names of the recordings of one wire (`*.sse.txt` streams, `*.json` answers, `*.error.json` error bodies),
+ * sorted: by default the Chat Completions ones; `'all'` for every file.
+ */
+export function listFixtures(wire: Wire | 'all' = 'chat'): string[] {
+  const files = allFixtures();
+  return wire === 'all' ? files : files.filter((file) => fixtureWire(file) === wire);
 }
 
 /**
@@ -57,7 +73,7 @@ export function listFixtures(): string[] {
  * and a body (`anthropic-text`) is the stream, unless `preferBody` asks for the body.
  */
 export function findFixture(name: string, preferBody = false): string | undefined {
-  const files = listFixtures();
+  const files = allFixtures();
   const stream = `${name}${STREAM_SUFFIX}`;
   const bodies = [`${name}${ERROR_SUFFIX}`, `${name}${BODY_SUFFIX}`];
   const order = preferBody ? [name, ...bodies, stream] : [name, stream, ...bodies];
@@ -68,7 +84,7 @@ export function findFixture(name: string, preferBody = false): string | undefine
 export function resolveFixture(name: string, preferBody = false): string {
   const file = findFixture(name, preferBody);
   if (file === undefined) {
-    throw new Error(`testkit: no fixture named '${name}'. Known fixtures: ${listFixtures().join(', ')}`);
+    throw new Error(`testkit: no fixture named '${name}'. Known fixtures: ${allFixtures().join(', ')}`);
   }
   return file;
 }

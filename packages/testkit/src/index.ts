@@ -22,7 +22,7 @@ export {
   type TokenUsage,
 } from './behavior.js';
 export { splitArguments } from './answer.js';
-export { fixturesDir, fixtureStatus, listFixtures, readFixture } from './fixtures.js';
+export { fixturesDir, fixtureStatus, fixtureWire, listFixtures, readFixture } from './fixtures.js';
 export {
   errorProviders,
   providerError,
