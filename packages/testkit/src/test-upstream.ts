@@ -24,7 +24,7 @@ export interface TestUpstreamOptions {
  * The route of each request decides the wire its behavior is rendered in.
  */
 export interface TestUpstream {
-  /** Base URL to configure an OpenAI-protocol provider with: `http://127.0.0.1:PORT/v1`. */
+  /** Base URL for a provider whose paths follow `/v1` (`…/chat/completions`, `…/responses`, `…/messages`): `http://127.0.0.1:PORT/v1`. */
   readonly url: string;
   /** `http://127.0.0.1:PORT`: the base URL for the Anthropic SDK, which adds `/v1/messages` itself. */
   readonly origin: string;
