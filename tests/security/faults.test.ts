@@ -88,7 +88,7 @@ describe.each(['express', 'koa'] as const)('upstream faults through %s', (adapte
       expect(v1.text).not.toContain('[DONE]');
       const chat = await send(adapters[adapter], '/api/chat', { headers: headers(newKey()), body: CHAT_BODY });
       expect(chat.text).toMatch(/"type":"error"[^\n]*"code":"upstream_error"/);
-      expect(chat.text).toMatch(/"type":"end","finish_reason":"error"/);
+      expect(chat.text).toMatch(/"type":"end","content":"","finish_reason":"error"/);
       await until(() => idle(instance), 'the dispatcher to go idle');
     } finally {
       await close();

@@ -77,7 +77,7 @@ describe.skipIf(missing.length > 0)('examples/express-cjs.cjs', () => {
       .filter(Boolean)
       .map((frame) => JSON.parse(frame.slice('data: '.length)) as { type: string; content?: string });
     expect(events.filter((event) => event.type === 'reply').map((event) => event.content).join('')).toBe('echo: hi');
-    expect(events.at(-1)).toEqual({ type: 'end', finish_reason: 'stop' });
+    expect(events.at(-1)).toEqual({ type: 'end', content: '', finish_reason: 'stop' });
   });
 
   it('answers an LLM error with its status through Express 5 error handling', async () => {

@@ -49,7 +49,7 @@ export function errorHeaders(error: SwitchyardError): Record<string, string> {
 }
 
 /** Puts an answer's usage and cost on the request's log entry, where request-level consumers read it. */
-export function recordUsage(context: EndpointContext, model: string, usage: Usage | undefined): void {
+export function recordUsage(context: Pick<EndpointContext, 'log' | 'runtime'>, model: string, usage: Usage | undefined): void {
   if (!usage) return;
   const { log } = context;
   log.inputTokens = usage.input_tokens;
