@@ -74,6 +74,33 @@ describe.each(ADAPTERS)('endpoints over %s', (adapter) => {
       });
     });
 
+    it("accepts the fields the platform's own clients send, and passes none of them upstream", async () => {
+      const platformFields = {
+        session_id: 'session-1',
+        question_id: 'question-1',
+        trace_id: 'trace-1',
+        query_user_id: 'user-1',
+        file_list: [],
+        prompt_name: 'prompt-1',
+        language: 'en',
+        timezone: 'Asia/Shanghai',
+        scene: 'scene-1',
+        enable_mcp: false,
+        group_id: 'group-1',
+        reference_task_id: 'task-1',
+      };
+      const response = await post(`${h.url}/api/chat`, { question: 'with fields', agent: 'App', provider: 'general', ...platformFields }, headers);
+      expect(response.status).toBe(200);
+      const events = await readEvents(response);
+      expect(events.filter((e) => e.type === 'reply').map((e) => e.content).join('')).toBe('echo: with fields');
+      expect(events.at(-1)).toEqual({ type: 'end', content: '', finish_reason: 'stop' });
+      const received = h.upstream.lastRequest();
+      for (const [name, value] of Object.entries(platformFields)) {
+        expect(received?.body, name).not.toContain(`"${name}"`);
+        if (typeof value === 'string' && value !== 'en') expect(received?.body, name).not.toContain(value);
+      }
+    });
+
     it('streams reasoning as thinking events from a recorded reasoning stream, unknown price → total_cost null', async () => {
       h.upstream.enqueue(behaviors.fixture('deepseek-v4-pro-reasoning'));
       const response = await post(`${h.url}/api/chat`, { question: 'why?', provider: 'deepseek-v4-pro' }, headers);

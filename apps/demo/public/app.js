@@ -502,7 +502,7 @@ function openSocket() {
   ws.addEventListener('open', () => showSocketState('open'));
   ws.addEventListener('message', (message) => socket.listener?.(parseEvent(String(message.data))));
   ws.addEventListener('close', (close) => {
-    showSocketState(`closed (${close.code}${close.reason ? ` ${close.reason}` : ''})`);
+    showSocketState(el.useSocket.checked ? `closed (${close.code}${close.reason ? ` ${close.reason}` : ''})` : 'off');
     if (state.socket === socket) state.socket = null;
     socket.onClose?.(close);
   });

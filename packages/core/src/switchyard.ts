@@ -202,6 +202,7 @@ export function createSwitchyard(options: SwitchyardOptions = {}): Switchyard {
     return index === -1 ? undefined : new URLSearchParams(url.slice(index + 1));
   }
 
+  let closing: Promise<void> | undefined;
   const sockets = createChatSockets({ config, authorized, turnContext, credentialQuery: queryOf, report });
 
   function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
@@ -279,9 +280,13 @@ export function createSwitchyard(options: SwitchyardOptions = {}): Switchyard {
     },
 
     close: () => {
-      sockets.close();
-      health.close();
-      return dispatcher.close();
+      // Idempotent: shutdown paths often call close() more than once.
+      closing ??= (async () => {
+        sockets.close();
+        health.close();
+        await dispatcher.close();
+      })();
+      return closing;
     },
   };
 }
