@@ -89,7 +89,7 @@ describe.each(['express', 'koa'] as const)('upstream faults through %s', (adapte
       expect(v1.text).not.toContain('[DONE]');
       const chat = await send(adapters[adapter], '/api/chat', { headers: headers(newKey()), body: CHAT_BODY });
       expect(chat.text).toMatch(/"type":"error"[^\n]*"code":"upstream_error"/);
-      expect(chat.text).toMatch(/"type":"end","finish_reason":"error"/);
+      expect(chat.text).toMatch(/"type":"end","content":"","finish_reason":"error"/);
       // Anthropic Messages, translated: an `event: error` frame, never message_stop.
       upstream.enqueue({ type: 'cutMidStream', afterChunks: 2 });
       const messages = await send(adapters[adapter], '/v1/messages', { headers: headers(newKey()), body: MESSAGES_STREAM_BODY });
