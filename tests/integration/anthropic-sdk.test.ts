@@ -205,7 +205,9 @@ describe.each(ADAPTERS)('the Anthropic SDK over %s, translated to a chat-only up
 
   it('stop_sequences, temperature and a stop at the length limit translate both ways', async () => {
     h.upstream.enqueue(behaviors.stream(['a', 'b'], { finishReason: 'length' }));
-    const message = await client.messages.create({ model: 'vision', max_tokens: 2, temperature: 0.2, stop_sequences: ['END'], messages: [{ role: 'user', content: 'x' }] });
+    // This SDK's types no longer list `temperature`, but the API and older clients still send it.
+    const params = { model: 'vision', max_tokens: 2, temperature: 0.2, stop_sequences: ['END'], messages: [{ role: 'user' as const, content: 'x' }] };
+    const message = await client.messages.create(params as Anthropic.MessageCreateParamsNonStreaming);
     expect(message.stop_reason).toBe('max_tokens');
     expect(h.upstream.lastRequest()?.json).toMatchObject({ model: 'gpt-4o', stop: ['END'], temperature: 0.2, max_tokens: 2 });
   });

@@ -109,7 +109,7 @@ describe.each(ADAPTERS)('the openai SDK on /v1/responses over %s, translated to 
     stream.on('response.function_call_arguments.delta', (event) => argumentDeltas.push(event.delta));
     const first = await stream.finalResponse();
     expect(first.status).toBe('completed');
-    const call = first.output.find((item): item is OpenAI.Responses.ResponseFunctionToolCall => item.type === 'function_call');
+    const call = first.output.find((item) => item.type === 'function_call') as OpenAI.Responses.ResponseFunctionToolCall | undefined;
     expect(call).toMatchObject({ type: 'function_call', name: 'get_weather', status: 'completed' });
     expect(JSON.parse(call?.arguments ?? '')).toEqual({ city: 'San Francisco', state: 'CA' });
     expect(argumentDeltas.length).toBeGreaterThan(2);
@@ -117,7 +117,7 @@ describe.each(ADAPTERS)('the openai SDK on /v1/responses over %s, translated to 
     expect(h.upstream.lastRequest()?.json).toMatchObject({ tools: [{ type: 'function', function: { name: 'get_weather', description: 'The weather in a city', parameters: WEATHER_TOOL.parameters, strict: false } }] });
 
     const second = await client.responses
-      .stream({ model: 'general', tools: [WEATHER_TOOL], input: [...input, ...first.output, { type: 'function_call_output', call_id: call?.call_id as string, output: '14°C and fog' }] })
+      .stream({ model: 'general', tools: [WEATHER_TOOL], input: [...input, ...(first.output as OpenAI.Responses.ResponseInputItem[]), { type: 'function_call_output', call_id: call?.call_id as string, output: '14°C and fog' }] })
       .finalResponse();
     // The chat sandbox echoes the last user message; what counts is the tool turn it received.
     expect(second.output_text).toBe('echo: weather in San Francisco?');

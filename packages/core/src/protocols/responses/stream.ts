@@ -492,6 +492,9 @@ export function createResponsesEncoder(meta: AnswerMeta): PartEncoder {
   }
 
   return {
+    open() {
+      return closed ? '' : begin();
+    },
     encode(part) {
       if (closed) return '';
       let out = begin();
