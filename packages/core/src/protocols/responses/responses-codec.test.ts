@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { readFixture } from '@switchyard/testkit';
 import { SwitchyardError } from '../../errors.js';
 import type { StreamPart } from '../../stream/parts.js';
 import { fixtureBytes, streamFixtureNames } from '../../stream/test-support.js';
@@ -12,8 +12,8 @@ import { createResponsesObserver } from './observer.js';
 import { decodeResponsesRequest, encodeResponsesRequest } from './request.js';
 import { createResponsesDecoder, createResponsesEncoder } from './stream.js';
 
-const FIXTURES = new URL('../../../test/fixtures/', import.meta.url);
-const recorded = (name: string) => readFileSync(new URL(name, FIXTURES));
+/** A recorded Responses file's exact bytes (the testkit's copies of real traffic). */
+const recorded = (name: string) => Buffer.from(readFixture(name), 'utf8');
 const RESPONSES_STREAMS = [
   'openai-responses-text-cached',
   'openai-responses-reasoning-summary',
