@@ -225,3 +225,17 @@ export function post(url: string, body: unknown, headers: Record<string, string>
     ...(signal ? { signal } : {}),
   });
 }
+
+/** The `event:`/`data:` frames of a Responses stream as the client received them; every event's name is its type. */
+export async function responsesEvents(response: Response): Promise<Array<Record<string, any>>> {
+  const text = await response.text();
+  return text
+    .split('\n\n')
+    .filter((frame) => frame.startsWith('event: '))
+    .map((frame) => {
+      const [eventLine, dataLine] = frame.split('\n') as [string, string];
+      const data = JSON.parse(dataLine.slice(6)) as Record<string, any>;
+      if (data.type !== eventLine.slice(7)) throw new Error(`event ${eventLine} carries type ${String(data.type)}`);
+      return data;
+    });
+}

@@ -7,23 +7,9 @@ import { randomUUID } from 'node:crypto';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type Behavior, behaviors } from '@switchyard/testkit';
-import { ADAPTERS, callerKey, type Harness, post, startHarness } from './harness.js';
+import { ADAPTERS, callerKey, type Harness, post, responsesEvents, startHarness } from './harness.js';
 
 type ApiError = InstanceType<typeof OpenAI.APIError>;
-
-/** The `event:`/`data:` frames of a Responses stream as the client received them; every event's name is its type. */
-export async function responsesEvents(response: Response): Promise<Array<Record<string, any>>> {
-  const text = await response.text();
-  return text
-    .split('\n\n')
-    .filter((frame) => frame.startsWith('event: '))
-    .map((frame) => {
-      const [eventLine, dataLine] = frame.split('\n') as [string, string];
-      const data = JSON.parse(dataLine.slice(6)) as Record<string, any>;
-      if (data.type !== eventLine.slice(7)) throw new Error(`event ${eventLine} carries type ${String(data.type)}`);
-      return data;
-    });
-}
 
 const WEATHER_TOOL = {
   type: 'function' as const,
