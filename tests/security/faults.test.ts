@@ -16,7 +16,16 @@ import { type Adapters, newKey, send, startAdapters } from './support.js';
 const TIMEOUTS = { connectMs: 1000, firstByteMs: 400, idleMs: 400, totalMs: 5000 };
 const STREAM_BODY = JSON.stringify({ model: 'general', stream: true, messages: [{ role: 'user', content: 'one two three four five six' }] });
 const MESSAGES_STREAM_BODY = JSON.stringify({ model: 'general', max_tokens: 64, stream: true, messages: [{ role: 'user', content: 'one two three four five six' }] });
+const RESPONSES_STREAM_BODY = JSON.stringify({ model: 'general', stream: true, input: 'one two three four five six' });
 const CHAT_BODY = JSON.stringify({ question: 'one two three four five six' });
+
+/** The last two events of a Responses stream must be `error` then `response.failed`, never `response.completed`. */
+function expectResponsesFailure(text: string, code: string): void {
+  const frames = text.trimEnd().split('\n\n');
+  expect(frames.at(-2)).toMatch(new RegExp(`^event: error\ndata: \\{"type":"error","sequence_number":\\d+,"error":\\{[^\\n]*"code":"${code}"`));
+  expect(frames.at(-1)).toMatch(/^event: response\.failed\ndata: \{"type":"response\.failed","sequence_number":\d+,"response":\{[^\n]*"status":"failed"/);
+  expect(text).not.toContain('response.completed');
+}
 
 interface Rig {
   instance: Switchyard;
@@ -96,9 +105,27 @@ describe.each(['express', 'koa'] as const)('upstream faults through %s', (adapte
       expect(messages.status).toBe(200);
       expect(messages.text.trimEnd().split('\n\n').at(-1)).toMatch(/^event: error\ndata: \{"type":"error","error":\{"type":"api_error"/);
       expect(messages.text).not.toContain('message_stop');
+      // OpenAI Responses, passed through (the upstream speaks it): the bytes that came, then error and response.failed.
+      upstream.enqueue({ type: 'cutMidStream', afterChunks: 2 });
+      const responses = await send(adapters[adapter], '/v1/responses', { headers: headers(newKey()), body: RESPONSES_STREAM_BODY });
+      expect(responses.status).toBe(200);
+      expect(upstream.lastRequest()?.endpoint).toBe('responses');
+      expectResponsesFailure(responses.text, 'upstream_error');
       await until(() => idle(instance), 'the dispatcher to go idle');
     } finally {
       await close();
+    }
+    // And translated for a chat-only upstream.
+    const translated = await rig(upstream.url, { providers: { openai: { baseUrl: upstream.url, wires: ['chat'] } } });
+    try {
+      upstream.enqueue({ type: 'cutMidStream', afterChunks: 2 });
+      const responses = await send(translated.adapters[adapter], '/v1/responses', { headers: headers(newKey()), body: RESPONSES_STREAM_BODY });
+      expect(responses.status).toBe(200);
+      expect(upstream.lastRequest()?.endpoint).toBe('chat');
+      expectResponsesFailure(responses.text, 'upstream_error');
+      await until(() => idle(translated.instance), 'the dispatcher to go idle');
+    } finally {
+      await translated.close();
     }
     await upstream.waitForOpenConnections(0);
   });
@@ -115,9 +142,13 @@ describe.each(['express', 'koa'] as const)('upstream faults through %s', (adapte
       expect(mid.status).toBe(200);
       expect(mid.text).toContain('"code":"upstream_timeout"');
       expect(mid.text).not.toContain('[DONE]');
+      upstream.enqueue({ type: 'stallMidStream', afterChunks: 1 });
+      const responses = await send(adapters[adapter], '/v1/responses', { headers: headers(newKey()), body: RESPONSES_STREAM_BODY });
+      expect(responses.status).toBe(200);
+      expectResponsesFailure(responses.text, 'upstream_timeout');
       await until(() => idle(instance), 'the dispatcher to go idle');
       // The stalled upstream requests were given up on: their connections were closed by us.
-      await until(() => upstream.requests.filter((record) => record.aborted).length === 2, 'both stalled requests to be aborted');
+      await until(() => upstream.requests.filter((record) => record.aborted).length === 3, 'the stalled requests to be aborted');
     } finally {
       await close();
     }
@@ -152,7 +183,7 @@ describe.each(['express', 'koa'] as const)('upstream faults through %s', (adapte
     };
     const lastAborted = () => until(() => upstream.lastRequest()?.aborted === true, 'the upstream call to be aborted', 5000);
     try {
-      for (const [path, body] of [['/v1/chat/completions', STREAM_BODY], ['/api/chat', CHAT_BODY], ['/v1/messages', MESSAGES_STREAM_BODY]] as const) {
+      for (const [path, body] of [['/v1/chat/completions', STREAM_BODY], ['/api/chat', CHAT_BODY], ['/v1/messages', MESSAGES_STREAM_BODY], ['/v1/responses', RESPONSES_STREAM_BODY]] as const) {
         upstream.reset();
         // 1. Before the request body is complete: nothing goes upstream.
         const partial = start(path, body);

@@ -136,6 +136,7 @@ function unicodeQueryRows(port: number): { name: string; url: string }[] {
 
 const CHAT_BODY = JSON.stringify({ model: 'general', messages: [{ role: 'user', content: 'hi' }] });
 const MESSAGES_BODY = JSON.stringify({ model: 'general', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] });
+const RESPONSES_BODY = JSON.stringify({ model: 'general', input: 'hi' });
 
 function expectRefused(response: RawResponse, key: string): void {
   expect(response.status, response.text).toBe(400);
@@ -155,6 +156,8 @@ describe.each(['express', 'koa'] as const)('hostile X-LLM-Base-Url through %s', 
     const headers = { 'content-type': 'application/json', 'x-llm-provider': 'openai', 'x-llm-api-key': callerKey };
     const value = row.raw ? utf8Bytes(row.url) : row.url;
     expectRefused(await send(base, '/v1/chat/completions', { headers: { ...headers, 'x-llm-base-url': value }, body: CHAT_BODY }), callerKey);
+    // OpenAI Responses, on a provider that speaks it natively (passthrough).
+    expectRefused(await send(base, '/v1/responses', { headers: { ...headers, 'x-llm-base-url': value }, body: RESPONSES_BODY }), callerKey);
     // Anthropic Messages, with the SDK's own key header and a provider that speaks it natively.
     const anthropic = { 'content-type': 'application/json', 'x-llm-provider': 'anthropic', 'x-api-key': callerKey, 'x-llm-base-url': value };
     const messages = await send(base, '/v1/messages', { headers: anthropic, body: MESSAGES_BODY });

@@ -51,6 +51,7 @@ afterAll(async () => {
 
 const ENDPOINTS = [
   { method: 'POST', path: '/v1/chat/completions' },
+  { method: 'POST', path: '/v1/responses' },
   { method: 'POST', path: '/v1/messages' },
   { method: 'POST', path: '/v1/messages/count_tokens' },
   { method: 'POST', path: '/api/chat' },
@@ -143,13 +144,14 @@ describe.each(['express', 'koa'] as const)('hostile input through %s (fast-check
       JSON.stringify({ question: 'hi', messages: [{ role: 'user', content: 'x' }] }),
       JSON.stringify({ input: ['a', 'b'] }),
       JSON.stringify({ model: 'general', max_tokens: 8, messages: [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }] }),
+      JSON.stringify({ model: 'general', instructions: 'be brief', input: [{ role: 'user', content: [{ type: 'input_text', text: 'hi' }] }] }),
     );
     const body = fc.oneof(
       valid,
       valid.chain((text) => fc.integer({ min: 0, max: text.length - 1 }).map((cut) => text.slice(0, cut))),
       fc.uint8Array({ maxLength: 2048 }).map((bytes) => Buffer.from(bytes)),
       fc.jsonValue().map((value) => JSON.stringify(value) ?? 'null'),
-      fc.record({ model: fc.anything(), messages: fc.anything(), question: fc.anything(), input: fc.anything(), stream: fc.anything(), max_tokens: fc.anything(), system: fc.anything(), tools: fc.anything() }).map((value) => {
+      fc.record({ model: fc.anything(), messages: fc.anything(), question: fc.anything(), input: fc.anything(), stream: fc.anything(), max_tokens: fc.anything(), system: fc.anything(), tools: fc.anything(), instructions: fc.anything(), reasoning: fc.anything(), text: fc.anything() }).map((value) => {
         try {
           return JSON.stringify(value) ?? '{}';
         } catch {
@@ -182,6 +184,54 @@ describe.each(['express', 'koa'] as const)('hostile input through %s (fast-check
     );
     const statuses = [...(seen.get(`bodies ${adapter}`) ?? [])];
     expect(statuses.some((status) => status < 300) && statuses.includes(400) && statuses.includes(413)).toBe(true);
+  });
+});
+
+describe.each(['express', 'koa'] as const)('hostile Responses requests through %s (fast-check)', (adapter) => {
+  // Items and tools of every type the Responses API knows (and some it does not), with arbitrary fields.
+  const item = fc.record(
+    {
+      type: fc.constantFrom('message', 'function_call', 'function_call_output', 'reasoning', 'item_reference', 'custom_tool_call', 'web_search_call', 'x', undefined),
+      role: fc.oneof(fc.constantFrom('user', 'assistant', 'system', 'developer', 'tool'), fc.anything()),
+      content: fc.oneof(fc.string(), fc.array(fc.record({ type: fc.constantFrom('input_text', 'output_text', 'input_image', 'input_file', 'refusal', 'summary_text', 'x'), text: fc.anything(), image_url: fc.anything(), refusal: fc.anything() }, { requiredKeys: [] })), fc.anything()),
+      call_id: fc.anything(),
+      name: fc.anything(),
+      arguments: fc.anything(),
+      output: fc.oneof(fc.string(), fc.anything()),
+      summary: fc.anything(),
+      encrypted_content: fc.anything(),
+    },
+    { requiredKeys: [] },
+  );
+  const tool = fc.record({ type: fc.constantFrom('function', 'namespace', 'web_search', 'custom', 'file_search', 'x'), name: fc.anything(), parameters: fc.anything(), tools: fc.anything() }, { requiredKeys: [] });
+  const request = fc.record(
+    {
+      model: fc.constantFrom('general', 'gpt-5', 'reasoning', 5, undefined),
+      input: fc.oneof(fc.string(), fc.array(item, { maxLength: 6 }), fc.anything()),
+      instructions: fc.anything(),
+      tools: fc.oneof(fc.array(tool, { maxLength: 3 }), fc.anything()),
+      tool_choice: fc.oneof(fc.constantFrom('auto', 'none', 'required'), fc.anything()),
+      reasoning: fc.oneof(fc.record({ effort: fc.constantFrom('none', 'low', 'high', 'xhigh', 'bogus'), summary: fc.anything() }, { requiredKeys: [] }), fc.anything()),
+      text: fc.oneof(fc.record({ format: fc.record({ type: fc.constantFrom('text', 'json_object', 'json_schema', 'x'), schema: fc.anything(), name: fc.anything() }, { requiredKeys: [] }) }), fc.anything()),
+      max_output_tokens: fc.anything(),
+      temperature: fc.anything(),
+      previous_response_id: fc.anything(),
+      store: fc.anything(),
+      stream: fc.boolean(),
+    },
+    { requiredKeys: [] },
+  );
+
+  it('translated (gemini speaks chat only) and passed through (openai): never a 5xx, always a known code or a success', async () => {
+    await fc.assert(
+      fc.asyncProperty(request, fc.constantFrom('gemini', 'openai'), async (body, provider) => {
+        const response = await send(adapters[adapter], '/v1/responses', { headers: { 'content-type': 'application/json', 'x-llm-provider': provider, 'x-llm-api-key': newKey() }, body: JSON.stringify(body) });
+        expectWellFormed(response, `${provider} ${JSON.stringify(body).slice(0, 300)}`, `responses ${adapter}`);
+      }),
+      { numRuns: RUNS },
+    );
+    const statuses = [...(seen.get(`responses ${adapter}`) ?? [])];
+    expect(statuses.some((status) => status < 300) && statuses.includes(400)).toBe(true);
   });
 });
 

@@ -17,6 +17,8 @@ function everything(upstream: TestUpstream): string {
 
 const CHAT = JSON.stringify({ model: 'general', messages: [{ role: 'user', content: 'hello' }] });
 const MESSAGES = JSON.stringify({ model: 'general', max_tokens: 32, messages: [{ role: 'user', content: 'hello' }] });
+const RESPONSES = JSON.stringify({ model: 'general', input: 'hello' });
+const RESPONSES_STREAM = JSON.stringify({ model: 'general', stream: true, input: [{ role: 'user', content: 'hello' }] });
 const json = { 'content-type': 'application/json' };
 
 describe('key isolation (SPEC §2, §6)', () => {
@@ -110,6 +112,19 @@ describe('key isolation (SPEC §2, §6)', () => {
       await send(servers[adapter], '/v1/chat/completions', { headers: { ...json, 'x-llm-provider': 'gemini', 'x-llm-api-key': geminiCaller }, body: CHAT });
       expect(other.lastRequest()?.headers.authorization).toBe(`Bearer ${geminiCaller}`);
       expect(everything(own)).not.toContain(geminiCaller);
+      // /v1/responses: passed through to openai with the caller key, translated for gemini (chat only) with gemini's operator key.
+      own.reset();
+      other.reset();
+      const responsesCaller = newKey('responses-caller');
+      const failed = await send(servers[adapter], '/v1/responses', { headers: { ...json, 'x-llm-provider': 'openai', 'x-llm-api-key': responsesCaller }, body: RESPONSES });
+      expect(failed.text).not.toContain(responsesCaller);
+      expect(own.requests.length).toBeGreaterThan(0);
+      for (const request of own.requests) {
+        expect(request.path).toBe('/v1/responses');
+        expect(request.headers.authorization).toBe(`Bearer ${responsesCaller}`);
+      }
+      for (const request of other.requests) expect(request.headers.authorization).toBe(`Bearer ${geminiKey}`);
+      expect(everything(other)).not.toContain(responsesCaller);
     } finally {
       await servers.close();
       await isolated.close();
@@ -117,11 +132,11 @@ describe('key isolation (SPEC §2, §6)', () => {
     }
   });
 
-  it.each(['express', 'koa'] as const)('%s: inbound Authorization, Cookie and X-LLM-* headers are never forwarded upstream', async (adapter) => {
+  it.each(['express', 'koa'].flatMap((adapter) => ['/v1/chat/completions', '/v1/responses'].map((path) => [adapter as 'express' | 'koa', path] as const)))('%s %s: inbound Authorization, Cookie and X-LLM-* headers are never forwarded upstream', async (adapter, path) => {
     operatorUpstream.reset();
     const callerKey = newKey();
     const appToken = newKey('app-token');
-    const response = await send(adapters[adapter], '/v1/chat/completions', {
+    const response = await send(adapters[adapter], path, {
       headers: {
         ...json,
         authorization: `Bearer ${appToken}`,
@@ -135,7 +150,7 @@ describe('key isolation (SPEC §2, §6)', () => {
         'proxy-authorization': `Basic ${appToken}`,
         'user-agent': 'hostile/1.0',
       },
-      body: CHAT,
+      body: path === '/v1/responses' ? RESPONSES : CHAT,
     });
     expect(response.status).toBe(200);
     const received = operatorUpstream.lastRequest()!;
@@ -342,6 +357,14 @@ describe('no key in any log line or response body (the demo logger, captured)', 
         { path: '/v1/messages', headers: { ...anthropicCaller, 'x-llm-base-url': `https://10.0.0.1/v1?key=${callerKey}` }, body: MESSAGES },
         { path: '/v1/messages/count_tokens', headers: anthropicCaller, body: JSON.stringify({ model: 'general', messages: [{ role: 'user', content: 'hi' }] }) },
         { path: '/v1/messages', headers: anthropicCaller, body: '{"max_tokens":' },
+        // OpenAI Responses, passed through to the operator's openai: successes, an error echoing the key, a cut stream, relays.
+        { path: '/v1/responses', body: RESPONSES },
+        { path: '/v1/responses', headers: caller, body: RESPONSES_STREAM },
+        { path: '/v1/responses', headers: caller, body: RESPONSES, script: echoKey(401, 'invalid_api_key') },
+        { path: '/v1/responses', headers: caller, body: RESPONSES_STREAM, script: { type: 'cutMidStream', afterChunks: 1 } },
+        { path: '/v1/responses', headers: { ...caller, 'x-llm-base-url': relay.url }, body: RESPONSES, on: relay },
+        { path: '/v1/responses', headers: { ...caller, 'x-llm-base-url': `https://10.0.0.1/v1?key=${callerKey}` }, body: RESPONSES },
+        { path: '/v1/responses', headers: caller, body: '{"input":' },
         { path: '/v1/chat/completions', headers: { ...caller, 'x-llm-base-url': `https://0x7f.1:${upstream.port}/v1` }, body: CHAT },
         { path: '/v1/chat/completions', headers: { ...caller, 'x-llm-base-url': `https://${callerKey}@127.0.0.1/v1` }, body: CHAT },
         { path: '/v1/chat/completions', headers: { ...caller, 'x-llm-base-url': `${relay.url}?llm_api_key=${callerKey}` }, body: CHAT, on: relay },
@@ -361,6 +384,7 @@ describe('no key in any log line or response body (the demo logger, captured)', 
       // A caller who types the key where a model name goes: the upstream echoes it back (the caller's own doing), but the log line masks it.
       await send(base, '/v1/chat/completions', { headers: caller, body: JSON.stringify({ model: callerKey, messages: [{ role: 'user', content: 'hi' }] }) });
       await send(base, '/v1/messages', { headers: anthropicCaller, body: JSON.stringify({ model: callerKey, max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] }) });
+      await send(base, '/v1/responses', { headers: caller, body: JSON.stringify({ model: callerKey, input: 'hi' }) });
 
       // The WebSocket chat with the key in the query (the demo reads llm_*): turns that succeed, fail, are refused.
       const socketKey = newKey('socket');
