@@ -4,7 +4,8 @@
  * Part 1, throughput and latency: a testkit upstream (8-chunk streams, no delay), three references (a plain
  * `node:http` keep-alive proxy, a minimal Express 5 route and a minimal Koa 3 route forwarding through an undici
  * Pool) and three subjects (the demo's Express app, the demo's Koa app, the core's handler on `node:http`), driven
- * by autocannon at concurrency 1 and 32 for three scenarios, targets interleaved, rounds repeated, medians reported.
+ * by autocannon at concurrency 1 and 32 for six scenarios (chat completions, /api/chat, Responses passed through and
+ * translated), targets interleaved, rounds repeated, medians reported.
  * Part 2: memory per open stream, time from a client's abort to the upstream socket closing, cost of resolving a route.
  *
  * Flags: --duration <s> (3) --rounds <n> (3) --warmup <s> (1) --streams <n> (1000) --aborts <n> (50)
@@ -261,7 +262,7 @@ async function measureStreamsOf(target, scenario, upstream) {
 }
 
 async function measureExtras() {
-  const streamScenarios = scenarios.filter((scenario) => scenario.stream);
+  const streamScenarios = scenarios.filter((scenario) => scenario.stream && scenario.extras !== false);
   // The plain proxy is the reference here; the undici-Pool references take ~3 s to close an aborted upstream socket
   // (see BENCHMARKS.md), which would make this part minutes long. `--targets` picks them explicitly.
   const part2 = flags.targets ? targets : targets.filter((target) => target.id === 'proxy' || isSubject(target));

@@ -1,5 +1,5 @@
 /**
- * What the hand-written reference routes share: they forward `/v1/chat/completions` bodies as they came, and turn an
+ * What the hand-written reference routes share: they forward `/v1/chat/completions` and `/v1/responses` bodies as they came, and turn an
  * `/api/chat` body into the upstream's streaming chat completion (their minimal equivalent). No routing, no checks.
  */
 
@@ -16,10 +16,11 @@ export function chatRequestBody(text) {
   return JSON.stringify({ model: 'gpt-5', messages: [{ role: 'user', content: String(question) }], stream: true, stream_options: { include_usage: true } });
 }
 
-/** The upstream's chat completions URL parts for a base URL such as `http://127.0.0.1:PORT/v1`. */
+/** The upstream's chat completions (and Responses) URL parts for a base URL such as `http://127.0.0.1:PORT/v1`. */
 export function upstreamTarget(upstreamUrl) {
   const url = new URL(upstreamUrl);
-  return { origin: url.origin, hostname: url.hostname, port: Number(url.port), path: `${url.pathname.replace(/\/$/, '')}/chat/completions` };
+  const base = url.pathname.replace(/\/$/, '');
+  return { origin: url.origin, hostname: url.hostname, port: Number(url.port), path: `${base}/chat/completions`, responsesPath: `${base}/responses` };
 }
 
 /** The headers sent upstream: JSON, and the caller's key as a bearer token. */
@@ -34,6 +35,9 @@ export function switchyardEnv(upstreamUrl) {
     // An operator key keeps the demo from starting its own in-process sandbox; callers send their own key anyway.
     OPENAI_API_KEY: `sk-bench-operator-${process.pid}-${Date.now().toString(36)}`,
     OPENAI_BASE_URL: upstreamUrl,
+    // A provider that speaks Chat Completions only, on the same upstream: `/v1/responses` to it is translated.
+    GEMINI_API_KEY: `sk-bench-gemini-${process.pid}-${Date.now().toString(36)}`,
+    GEMINI_BASE_URL: upstreamUrl,
     LOG_LEVEL: 'info',
   };
 }

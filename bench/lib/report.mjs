@@ -7,7 +7,14 @@ export function median(values) {
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-const SCENARIO_LABELS = { 'v1-json': '/v1 chat', 'v1-stream': '/v1 chat stream', 'api-chat': '/api/chat' };
+const SCENARIO_LABELS = {
+  'v1-json': '/v1 chat',
+  'v1-stream': '/v1 chat stream',
+  'api-chat': '/api/chat',
+  'responses-json': '/v1 responses',
+  'responses-stream': '/v1 responses stream',
+  'responses-translated': '/v1 responses → chat',
+};
 
 function fixed(value, digits) {
   return value === undefined || !Number.isFinite(value) ? '—' : value.toFixed(digits);
@@ -84,6 +91,21 @@ export function formatTargets(rows, extras) {
   for (const scenario of ['v1-json', 'v1-stream']) {
     const r = row('core-node', scenario, 32);
     if (r) lines.push(check(`core-node ${scenario} c=32 × proxy`, r.vsProxy, '≥ 0.8', r.vsProxy >= 0.8, '×'));
+  }
+  // Responses passthrough costs what chat passthrough costs: CPU per answer over the same framework's minimal route,
+  // relative to the same ratio for chat completions (the Responses answer has more bytes for everyone to move).
+  for (const target of ['core-node', 'demo-express', 'demo-koa']) {
+    for (const [responses, chat] of [
+      ['responses-json', 'v1-json'],
+      ['responses-stream', 'v1-stream'],
+    ]) {
+      const r = row(target, responses, 32);
+      const c = row(target, chat, 32);
+      if (r && c) {
+        const ratio = r.cpuVsMinimal / c.cpuVsMinimal;
+        lines.push(check(`${target} ${responses} c=32 CPU × minimal vs ${chat}`, ratio, '≤ 1.10', ratio <= 1.1, '×'));
+      }
+    }
   }
   for (const r of rows.filter((x) => x.kind === 'subject' && x.connections === 1)) {
     lines.push(check(`${r.target} ${r.scenario} c=1 added p50`, r.addedP50, '≤ 1 ms', r.addedP50 <= 1, ' ms'));

@@ -42,6 +42,34 @@ export const SCENARIOS = [
     stream: true,
     body: JSON.stringify({ question: QUESTION, agent: 'App', provider: 'general' }),
   },
+  {
+    // Passed through: the openai provider speaks Responses, so the upstream's own Responses answer comes back as bytes.
+    id: 'responses-json',
+    label: '/v1/responses',
+    path: '/v1/responses',
+    stream: false,
+    wire: 'responses',
+    body: JSON.stringify({ model: 'general', input: [{ role: 'user', content: QUESTION }] }),
+  },
+  {
+    id: 'responses-stream',
+    label: '/v1/responses stream',
+    path: '/v1/responses',
+    stream: true,
+    wire: 'responses',
+    body: JSON.stringify({ model: 'general', stream: true, input: [{ role: 'user', content: QUESTION }] }),
+  },
+  {
+    // Translated: gemini speaks Chat Completions only, so the request becomes a chat completion and its stream
+    // Responses events. The references forward the same body to the upstream's /responses (a client's equivalent).
+    id: 'responses-translated',
+    label: '/v1/responses stream → chat',
+    path: '/v1/responses',
+    stream: true,
+    wire: 'responses',
+    extras: false,
+    body: JSON.stringify({ model: 'gemini/general', stream: true, input: [{ role: 'user', content: QUESTION }] }),
+  },
 ];
 
 /** The headers every bench request carries. */
@@ -73,6 +101,27 @@ function readOpenAIStream(text) {
   return { content, done: lines.at(-1) === '[DONE]' };
 }
 
+/** Reads a Responses event stream: the joined text deltas and the terminal event's type. */
+function readResponsesStream(text) {
+  const events = dataLines(text).map((line) => JSON.parse(line));
+  const error = events.find((event) => event.type === 'error' || event.type === 'response.failed');
+  if (error) throw new Error(`error event: ${JSON.stringify(error).slice(0, 200)}`);
+  const numbered = events.every((event, index) => event.sequence_number === index);
+  return {
+    content: events.filter((event) => event.type === 'response.output_text.delta').map((event) => event.delta).join(''),
+    last: events.at(-1)?.type,
+    numbered,
+  };
+}
+
+/** The text of a whole Responses answer. */
+function responsesText(body) {
+  return (body.output ?? [])
+    .filter((item) => item.type === 'message')
+    .flatMap((item) => item.content.filter((part) => part.type === 'output_text').map((part) => part.text))
+    .join('');
+}
+
 /** Reads an `/api/chat` event stream: the joined reply and the `end` event. */
 function readChatEvents(text) {
   const events = dataLines(text).map((line) => JSON.parse(line));
@@ -92,6 +141,19 @@ export function checkAnswer(scenario, answer, { subject }) {
   if (answer.status !== 200) throw new Error(`status ${answer.status}: ${answer.text.slice(0, 200)}`);
   const type = String(answer.headers['content-type'] ?? '');
   if (subject && !answer.headers['x-llm-served-by']) throw new Error('no X-LLM-Served-By header');
+  if (scenario.wire === 'responses') {
+    if (!scenario.stream) {
+      const content = responsesText(JSON.parse(answer.text));
+      if (content !== UPSTREAM_TEXT) throw new Error(`content ${JSON.stringify(content)}`);
+      return;
+    }
+    if (!type.includes('text/event-stream')) throw new Error(`content-type ${type}`);
+    const { content, last, numbered } = readResponsesStream(answer.text);
+    if (content !== UPSTREAM_TEXT) throw new Error(`content ${JSON.stringify(content)}`);
+    if (last !== 'response.completed') throw new Error(`last event ${last}`);
+    if (!numbered) throw new Error('sequence_number does not count every event from 0');
+    return;
+  }
   if (!scenario.stream) {
     const body = JSON.parse(answer.text);
     const content = body.choices?.[0]?.message?.content;

@@ -10,7 +10,7 @@ export async function createTarget({ upstreamUrl }) {
   // Autocannon closes its connections at the end of every run: a premature close is expected, not worth a log line.
   app.silent = true;
   app.use(async (ctx) => {
-    if (ctx.method !== 'POST' || (ctx.path !== '/v1/chat/completions' && ctx.path !== '/api/chat')) {
+    if (ctx.method !== 'POST' || (ctx.path !== '/v1/chat/completions' && ctx.path !== '/v1/responses' && ctx.path !== '/api/chat')) {
       ctx.status = 404;
       return;
     }
@@ -20,7 +20,8 @@ export async function createTarget({ upstreamUrl }) {
     ctx.res.on('close', () => {
       if (!ctx.res.writableFinished) controller.abort();
     });
-    const answer = await pool.request({ path: upstream.path, method: 'POST', headers: upstreamHeaders(ctx.req, Buffer.byteLength(body)), body, signal: controller.signal });
+    const path = ctx.path === '/v1/responses' ? upstream.responsesPath : upstream.path;
+    const answer = await pool.request({ path, method: 'POST', headers: upstreamHeaders(ctx.req, Buffer.byteLength(body)), body, signal: controller.signal });
     ctx.status = answer.statusCode;
     ctx.type = answer.headers['content-type'] ?? 'application/json';
     if (answer.headers['content-length']) ctx.length = Number(answer.headers['content-length']);

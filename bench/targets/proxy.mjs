@@ -6,10 +6,10 @@ export async function createTarget({ upstreamUrl }) {
   const upstream = upstreamTarget(upstreamUrl);
   const agent = new http.Agent({ keepAlive: true });
 
-  function forward(req, res, body) {
+  function forward(req, res, body, path = upstream.path) {
     const length = typeof body === 'string' ? Buffer.byteLength(body) : Number(req.headers['content-length'] ?? 0);
     const outgoing = http.request(
-      { hostname: upstream.hostname, port: upstream.port, path: upstream.path, method: 'POST', agent, headers: upstreamHeaders(req, length) },
+      { hostname: upstream.hostname, port: upstream.port, path, method: 'POST', agent, headers: upstreamHeaders(req, length) },
       (answer) => {
         const headers = { 'content-type': answer.headers['content-type'] ?? 'application/json' };
         if (answer.headers['content-length']) headers['content-length'] = answer.headers['content-length'];
@@ -31,6 +31,7 @@ export async function createTarget({ upstreamUrl }) {
 
   function handler(req, res) {
     if (req.method === 'POST' && req.url === '/v1/chat/completions') return forward(req, res, req);
+    if (req.method === 'POST' && req.url === '/v1/responses') return forward(req, res, req, upstream.responsesPath);
     if (req.method === 'POST' && req.url === '/api/chat') {
       readBody(req).then(
         (text) => forward(req, res, chatRequestBody(text)),
