@@ -69,6 +69,16 @@ describe.each(ADAPTERS)('/v1/responses over %s, passed through to a Responses up
     expect(log[0]).toMatchObject({ endpoint: 'responses', provider: 'openai', model: 'gpt-5', status: 200, outputTokens: 3 });
   });
 
+  it('responses.create with stream: true: the upstream stream as the SDK reads it, numbered from 0', async () => {
+    const stream = await client.responses.create({ model: 'general', input: 'stream it through', stream: true });
+    const list: OpenAI.Responses.ResponseStreamEvent[] = [];
+    for await (const event of stream) list.push(event);
+    expect(list.map((event) => event.sequence_number)).toEqual(list.map((_, index) => index));
+    expect(list.at(-1)?.type).toBe('response.completed');
+    expect(list.flatMap((event) => (event.type === 'response.output_text.delta' ? [event.delta] : [])).join('')).toBe('echo: stream it through');
+    expect(h.upstream.lastRequest()?.json).toEqual({ model: 'gpt-5', input: 'stream it through', stream: true });
+  });
+
   it.each(RECORDED_STREAMS)('streams the recorded %s to the client byte for byte', async (name) => {
     h.upstream.enqueue(behaviors.fixture(name));
     const response = await post(`${h.url}/v1/responses`, { model: 'general', stream: true, input: 'replay' }, headers());

@@ -56,7 +56,17 @@ describe.each(ADAPTERS)('golden translations over %s', (adapter) => {
     beforeEach(() => h.upstream.reset());
 
     it.each(streams('responses'))('%s', async (name) => {
-      const want = essence(decodeStream(responsesCodec, readFixture(name)));
+      await expectSameEverywhere(name, essence(decodeStream(responsesCodec, readFixture(name))));
+    });
+
+    const wholeResponses = listFixtures('responses').filter((file) => file.endsWith('.json') && !file.endsWith('.error.json'));
+    it('has whole recorded responses too', () => expect(wholeResponses.length).toBeGreaterThanOrEqual(2));
+
+    it.each(wholeResponses)('%s (a whole response, streamed to the clients that ask for a stream)', async (file) => {
+      await expectSameEverywhere(file, essence(collect(responsesCodec.decodeAnswer(JSON.parse(readFixture(file)), {}))));
+    });
+
+    async function expectSameEverywhere(name: string, want: ReturnType<typeof essence>): Promise<void> {
       const cases = [
         { path: '/v1/chat/completions', codec: chatCodec, stream: true, body: { model: 'general', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'replay' }] } },
         { path: '/v1/chat/completions', codec: chatCodec, stream: false, body: { model: 'general', messages: [{ role: 'user', content: 'replay' }] } },
@@ -77,7 +87,7 @@ describe.each(ADAPTERS)('golden translations over %s', (adapter) => {
         const got = c.stream ? essence(decodeStream(c.codec, await response.text())) : essence(collect(c.codec.decodeAnswer(await response.json(), {})));
         expect(got, label).toEqual(want);
       }
-    });
+    }
   });
 
   describe('recorded Chat Completions streams → a chat-only upstream → a Responses client', () => {
@@ -227,6 +237,21 @@ describe.each(ADAPTERS)('clients of other wires against a responses-only upstrea
       { type: 'function_call', call_id: 'call_r1', name: 'lookup', arguments: '{"q":"switchyard"}' },
       { type: 'function_call_output', call_id: 'call_r1', output: 'a router' },
     ]);
+  });
+
+  it('/api/chat against the responses-only upstream: reply events from a Responses stream, reasoning as thinking', async () => {
+    h.upstream.enqueue(behaviors.stream(['The ', 'answer.'], { reasoning: ['Thinking ', 'hard.'] }));
+    const response = await post(`${h.url}/api/chat`, { question: 'through responses' }, { authorization: `Bearer ${appToken}`, 'x-llm-provider': 'openai', 'x-llm-api-key': key });
+    const events = (await response.text())
+      .split('\n\n')
+      .filter((frame) => frame.startsWith('data: '))
+      .map((frame) => JSON.parse(frame.slice(6)) as { type: string; content: unknown; finish_reason?: string });
+    expect(events.filter((event) => event.type === 'thinking').map((event) => event.content).join('')).toBe('Thinking hard.');
+    expect(events.filter((event) => event.type === 'reply').map((event) => event.content).join('')).toBe('The answer.');
+    expect(events.at(-1)).toMatchObject({ type: 'end', finish_reason: 'stop' });
+    const received = h.upstream.lastRequest();
+    expect(received?.endpoint).toBe('responses');
+    expect(received?.json).toMatchObject({ model: 'gpt-5', stream: true, store: false, input: [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'through responses' }] }] });
   });
 
   it('what Responses cannot carry is a 400 with a hint before any upstream call: stop sequences', async () => {

@@ -15,8 +15,8 @@ import { responsesErrorEvent } from './errors.js';
 import { errorStatus, finishFromIncomplete, usageFromResponses } from './stream.js';
 
 const WATCHED = new Set(['response.created', 'response.completed', 'response.incomplete', 'response.failed', 'error']);
-/** A frame without an `event:` line is read only when its data starts with one of the watched types. */
-const WATCHED_DATA = /^\{\s*"type"\s*:\s*"(response\.(?:created|completed|incomplete|failed)|error)"/;
+/** A frame without an `event:` line is read only when its data says one of the watched types (a quote inside a string is escaped, so only a key matches). */
+const WATCHED_DATA = /"type"\s*:\s*"(response\.(?:created|completed|incomplete|failed)|error)"/;
 
 /** A Responses passthrough observer; `errorFrames` ends a broken stream with `error` then `response.failed`. */
 export interface ResponsesObserver extends StreamObserver {
@@ -30,7 +30,7 @@ export function createResponsesObserver(options: { provider?: string | undefined
   let slow: SseParser | undefined;
   let ended = false;
   let events = 0;
-  let created: string | undefined; // the data of response.created, parsed only if an error needs the response's id
+  let created: { data: string; latin1: boolean } | undefined; // response.created, decoded only if an error needs the response's id
   let model: string | undefined;
   let usage: Usage | undefined;
   let finish: FinishReason | undefined;
@@ -41,10 +41,6 @@ export function createResponsesObserver(options: { provider?: string | undefined
   let failure: SwitchyardError | undefined;
 
   function onEvent(name: string, data: string): void {
-    if (name === 'response.created') {
-      created ??= data;
-      return;
-    }
     let json: unknown;
     try {
       json = JSON.parse(data);
@@ -108,7 +104,8 @@ export function createResponsesObserver(options: { provider?: string | undefined
     const data = text.slice(from, end);
     name ??= WATCHED_DATA.exec(data)?.[1];
     if (name === undefined) return true;
-    onEvent(name, Buffer.from(data, 'latin1').toString('utf8'));
+    if (name === 'response.created') created ??= { data, latin1: true };
+    else onEvent(name, Buffer.from(data, 'latin1').toString('utf8'));
     return true;
   }
 
@@ -118,7 +115,8 @@ export function createResponsesObserver(options: { provider?: string | undefined
       events++;
       if (event.event !== undefined && !WATCHED.has(event.event)) continue;
       const name = event.event ?? WATCHED_DATA.exec(event.data)?.[1];
-      if (name !== undefined && event.data !== '') onEvent(name, event.data);
+      if (name === 'response.created') created ??= { data: event.data, latin1: false };
+      else if (name !== undefined && event.data !== '') onEvent(name, event.data);
     }
   }
 
@@ -150,7 +148,7 @@ export function createResponsesObserver(options: { provider?: string | undefined
   /** The response of `response.created`, for the `response.failed` Switchyard adds. */
   function createdResponse(): Record<string, unknown> {
     try {
-      const json: unknown = created === undefined ? undefined : JSON.parse(created);
+      const json: unknown = created === undefined ? undefined : JSON.parse(created.latin1 ? Buffer.from(created.data, 'latin1').toString('utf8') : created.data);
       if (isRecord(json) && isRecord(json.response)) return json.response;
     } catch {
       // An unreadable created event: the failed event says what it can without it.

@@ -147,6 +147,7 @@ function toolsOf(raw: unknown, target: TranslationTarget): ToolDefinition[] | un
       });
       return;
     }
+    if (tool.type === 'custom') untranslatable(`A free-form (custom) tool "${String(tool.name)}" (${at})`, target, at, 'declare it as a function tool with JSON parameters, or pick a provider that speaks Responses natively');
     untranslatable(`The built-in "${String(tool.type)}" tool (${at})`, target, at, builtInToolAdvice(String(tool.type)));
   });
   return tools;

@@ -276,7 +276,11 @@ describe('the Responses passthrough observer', () => {
 
   it('reads CRLF line ends and frames without event: lines', () => {
     const text = recorded('openai-responses-text-cached.sse.txt').toString('utf8');
-    for (const variant of [text.replaceAll('\n', '\r\n'), text.split('\n').filter((line) => !line.startsWith('event:')).join('\n')]) {
+    const dataOnly = text.split('\n').filter((line) => !line.startsWith('event:')).join('\n');
+    // A server that puts sequence_number first and sends no event: lines.
+    const reordered = dataOnly.replace(/\{"type":"([^"]+)","sequence_number":(\d+),/g, '{"sequence_number":$2,"type":"$1",');
+    expect(reordered).not.toBe(dataOnly);
+    for (const variant of [text.replaceAll('\n', '\r\n'), dataOnly, reordered]) {
       const observer = createResponsesObserver();
       observer.push(Buffer.from(variant));
       observer.end();
