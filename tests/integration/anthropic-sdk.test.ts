@@ -555,3 +555,33 @@ describe.each(ADAPTERS)('the openai SDK over %s, translated to an Anthropic upst
     expect((error.error as { hint: string }).hint).toMatch(/overloaded/);
   });
 });
+
+describe.each(ADAPTERS)('failover across wires over %s', (adapter) => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await startHarness(adapter, {
+      switchyard: (upstream) => ({
+        providers: { openai: { baseUrl: upstream.url, apiKey: 'operator-openai' }, anthropic: { baseUrl: upstream.url, apiKey: 'operator-anthropic' } },
+        failover: ['anthropic'],
+      }),
+    });
+  });
+  afterAll(() => h.close());
+
+  it('a chat request whose chat provider fails is answered by Anthropic, translated, with the operator key of Anthropic', async () => {
+    h.upstream.reset();
+    h.upstream.enqueue({ type: 'status', status: 500, body: { error: { message: 'down', type: 'server_error' } } });
+    const response = await post(`${h.url}/v1/chat/completions`, { model: 'general', messages: [{ role: 'user', content: 'fail over' }] }, { 'x-llm-provider': 'openai' });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('x-llm-served-by')).toBe('anthropic/claude-sonnet-4-6');
+    expect(response.headers.get('x-llm-fallback-reason')).toMatch(/openai failed/);
+    expect(((await response.json()) as { choices: Array<{ message: { content: string } }> }).choices[0]?.message.content).toBe('echo: fail over');
+    const [first, second] = h.upstream.requests;
+    expect(first?.path).toBe('/v1/chat/completions');
+    expect(first?.headers.authorization).toBe('Bearer operator-openai');
+    expect(second?.path).toBe('/v1/messages');
+    expect(second?.headers['x-api-key']).toBe('operator-anthropic');
+    expect(JSON.stringify(second?.headers)).not.toContain('operator-openai');
+  });
+});
