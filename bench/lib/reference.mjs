@@ -1,5 +1,6 @@
 /**
- * What the hand-written reference routes share: they forward `/v1/chat/completions` and `/v1/responses` bodies as they came, and turn an
+ * What the hand-written reference routes share: they forward `/v1/chat/completions`, `/v1/responses` and `/v1/messages`
+ * bodies as they came, and turn an
  * `/api/chat` body into the upstream's streaming chat completion (their minimal equivalent). No routing, no checks.
  */
 
@@ -16,16 +17,28 @@ export function chatRequestBody(text) {
   return JSON.stringify({ model: 'gpt-5', messages: [{ role: 'user', content: String(question) }], stream: true, stream_options: { include_usage: true } });
 }
 
-/** The upstream's chat completions (and Responses) URL parts for a base URL such as `http://127.0.0.1:PORT/v1`. */
+/** The upstream's URL parts for a base URL such as `http://127.0.0.1:PORT/v1`: chat completions, and `messages` for Anthropic's wire. */
 export function upstreamTarget(upstreamUrl) {
   const url = new URL(upstreamUrl);
   const base = url.pathname.replace(/\/$/, '');
-  return { origin: url.origin, hostname: url.hostname, port: Number(url.port), path: `${base}/chat/completions`, responsesPath: `${base}/responses` };
+  return { origin: url.origin, hostname: url.hostname, port: Number(url.port), path: `${base}/chat/completions`, messagesPath: `${base}/messages`, responsesPath: `${base}/responses` };
 }
 
-/** The headers sent upstream: JSON, and the caller's key as a bearer token. */
+/** The upstream path for a request the references serve: `/v1/messages` and `/v1/responses` go to their own endpoints as they came. */
+export function upstreamPath(upstream, requestPath) {
+  if (requestPath === '/v1/messages') return upstream.messagesPath;
+  if (requestPath === '/v1/responses') return upstream.responsesPath;
+  return upstream.path;
+}
+
+/** The headers sent upstream: JSON, and the caller's key as a bearer token (Anthropic's `x-api-key` and version for messages). */
 export function upstreamHeaders(req, length) {
-  return { 'content-type': 'application/json', 'content-length': String(length), authorization: `Bearer ${req.headers['x-llm-api-key'] ?? ''}` };
+  const headers = { 'content-type': 'application/json', 'content-length': String(length) };
+  if (req.url === '/v1/messages') {
+    headers['x-api-key'] = req.headers['x-llm-api-key'] ?? '';
+    headers['anthropic-version'] = req.headers['anthropic-version'] ?? '2023-06-01';
+  } else headers.authorization = `Bearer ${req.headers['x-llm-api-key'] ?? ''}`;
+  return headers;
 }
 
 /** The env the demo and the core are configured from: the openai provider pointed at the bench's upstream. */
@@ -35,8 +48,10 @@ export function switchyardEnv(upstreamUrl) {
     // An operator key keeps the demo from starting its own in-process sandbox; callers send their own key anyway.
     OPENAI_API_KEY: `sk-bench-operator-${process.pid}-${Date.now().toString(36)}`,
     OPENAI_BASE_URL: upstreamUrl,
+    ANTHROPIC_API_KEY: `sk-bench-operator-anthropic-${process.pid}`,
+    ANTHROPIC_BASE_URL: upstreamUrl,
     // A provider that speaks Chat Completions only, on the same upstream: `/v1/responses` to it is translated.
-    GEMINI_API_KEY: `sk-bench-gemini-${process.pid}-${Date.now().toString(36)}`,
+    GEMINI_API_KEY: `sk-bench-operator-gemini-${process.pid}`,
     GEMINI_BASE_URL: upstreamUrl,
     LOG_LEVEL: 'info',
   };

@@ -43,41 +43,74 @@ export const SCENARIOS = [
     body: JSON.stringify({ question: QUESTION, agent: 'App', provider: 'general' }),
   },
   {
-    // Passed through: the openai provider speaks Responses, so the upstream's own Responses answer comes back as bytes.
-    id: 'responses-json',
-    label: '/v1/responses',
-    path: '/v1/responses',
+    id: 'messages-json',
+    label: '/v1/messages passthrough',
+    path: '/v1/messages',
+    wire: 'messages',
     stream: false,
+    headers: { 'x-llm-provider': 'anthropic', 'anthropic-version': '2023-06-01' },
+    body: JSON.stringify({ model: 'general', max_tokens: 256, messages: [{ role: 'user', content: QUESTION }] }),
+  },
+  {
+    id: 'messages-stream',
+    label: '/v1/messages passthrough stream',
+    path: '/v1/messages',
+    wire: 'messages',
+    stream: true,
+    headers: { 'x-llm-provider': 'anthropic', 'anthropic-version': '2023-06-01' },
+    body: JSON.stringify({ model: 'general', max_tokens: 256, stream: true, messages: [{ role: 'user', content: QUESTION }] }),
+  },
+  {
+    // Translated to a chat upstream; the references pass the same request through to a messages upstream, so the
+    // ratio to them is what translation adds.
+    id: 'messages-translated',
+    label: '/v1/messages translated stream',
+    path: '/v1/messages',
+    wire: 'messages',
+    stream: true,
+    headers: { 'x-llm-provider': 'openai', 'anthropic-version': '2023-06-01' },
+    body: JSON.stringify({ model: 'general', max_tokens: 256, stream: true, messages: [{ role: 'user', content: QUESTION }] }),
+  },
+  {
+    // Passed through: the openai provider speaks Responses, so the upstream's own answer comes back as bytes.
+    id: 'responses-json',
+    label: '/v1/responses passthrough',
+    path: '/v1/responses',
     wire: 'responses',
+    stream: false,
+    headers: { 'x-llm-provider': 'openai' },
     body: JSON.stringify({ model: 'general', input: [{ role: 'user', content: QUESTION }] }),
   },
   {
     id: 'responses-stream',
-    label: '/v1/responses stream',
+    label: '/v1/responses passthrough stream',
     path: '/v1/responses',
-    stream: true,
     wire: 'responses',
+    stream: true,
+    headers: { 'x-llm-provider': 'openai' },
     body: JSON.stringify({ model: 'general', stream: true, input: [{ role: 'user', content: QUESTION }] }),
   },
   {
-    // Translated: gemini speaks Chat Completions only, so the request becomes a chat completion and its stream
-    // Responses events. The references forward the same body to the upstream's /responses (a client's equivalent).
+    // Translated: gemini speaks Chat Completions only. The references pass the same request through to the
+    // upstream's /responses, so the ratio to them is what translation adds.
     id: 'responses-translated',
-    label: '/v1/responses stream → chat',
+    label: '/v1/responses translated stream',
     path: '/v1/responses',
-    stream: true,
     wire: 'responses',
+    stream: true,
     extras: false,
-    body: JSON.stringify({ model: 'gemini/general', stream: true, input: [{ role: 'user', content: QUESTION }] }),
+    headers: { 'x-llm-provider': 'gemini' },
+    body: JSON.stringify({ model: 'general', stream: true, input: [{ role: 'user', content: QUESTION }] }),
   },
 ];
 
-/** The headers every bench request carries. */
-export function requestHeaders(body) {
+/** The headers a bench request carries: JSON, the caller's key, and the scenario's own (provider, protocol version). */
+export function requestHeaders(scenario) {
   return {
     'content-type': 'application/json',
-    'content-length': String(Buffer.byteLength(body)),
+    'content-length': String(Buffer.byteLength(scenario.body)),
     'x-llm-api-key': CALLER_KEY,
+    ...scenario.headers,
   };
 }
 
@@ -101,16 +134,28 @@ function readOpenAIStream(text) {
   return { content, done: lines.at(-1) === '[DONE]' };
 }
 
-/** Reads a Responses event stream: the joined text deltas and the terminal event's type. */
+/** Reads an Anthropic Messages stream: the joined text and whether it ended with `message_stop`. */
+function readMessagesStream(text) {
+  let content = '';
+  let last;
+  for (const line of dataLines(text)) {
+    const event = JSON.parse(line);
+    if (event.type === 'error') throw new Error(`error event: ${line.slice(0, 200)}`);
+    if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') content += event.delta.text;
+    last = event.type;
+  }
+  return { content, done: last === 'message_stop' };
+}
+
+/** Reads a Responses event stream: the joined text deltas, the terminal event, and whether every event is numbered in order. */
 function readResponsesStream(text) {
   const events = dataLines(text).map((line) => JSON.parse(line));
   const error = events.find((event) => event.type === 'error' || event.type === 'response.failed');
   if (error) throw new Error(`error event: ${JSON.stringify(error).slice(0, 200)}`);
-  const numbered = events.every((event, index) => event.sequence_number === index);
   return {
     content: events.filter((event) => event.type === 'response.output_text.delta').map((event) => event.delta).join(''),
     last: events.at(-1)?.type,
-    numbered,
+    numbered: events.every((event, index) => event.sequence_number === index),
   };
 }
 
@@ -141,6 +186,18 @@ export function checkAnswer(scenario, answer, { subject }) {
   if (answer.status !== 200) throw new Error(`status ${answer.status}: ${answer.text.slice(0, 200)}`);
   const type = String(answer.headers['content-type'] ?? '');
   if (subject && !answer.headers['x-llm-served-by']) throw new Error('no X-LLM-Served-By header');
+  if (scenario.wire === 'messages') {
+    if (!scenario.stream) {
+      const content = JSON.parse(answer.text).content?.map((block) => block.text ?? '').join('');
+      if (content !== UPSTREAM_TEXT) throw new Error(`content ${JSON.stringify(content)}`);
+      return;
+    }
+    if (!type.includes('text/event-stream')) throw new Error(`content-type ${type}`);
+    const { content, done } = readMessagesStream(answer.text);
+    if (content !== UPSTREAM_TEXT) throw new Error(`content ${JSON.stringify(content)}`);
+    if (!done) throw new Error('no message_stop at the end');
+    return;
+  }
   if (scenario.wire === 'responses') {
     if (!scenario.stream) {
       const content = responsesText(JSON.parse(answer.text));

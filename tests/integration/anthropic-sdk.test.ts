@@ -381,6 +381,12 @@ describe.each(ADAPTERS)('the Anthropic SDK over %s, passed through to a messages
     expect((final.content[0] as { signature: string }).signature.length).toBeGreaterThan(1000);
   });
 
+  it('serves /v1/messages?beta=true, as the SDK beta client and Claude Code call it', async () => {
+    const response = await post(`${h.url}/v1/messages?beta=true`, { model: 'general', max_tokens: 16, messages: [{ role: 'user', content: 'beta' }] }, { 'x-api-key': key, 'x-llm-provider': 'anthropic' });
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { content: Array<{ text: string }> }).content[0]?.text).toBe('echo: beta');
+  });
+
   it('countTokens is exact from an upstream that counts', async () => {
     const { data, response } = await client.messages.countTokens({ model: 'general', messages: [{ role: 'user', content: 'count these words' }] }).withResponse();
     expect(data.input_tokens).toBeGreaterThan(0);
@@ -456,7 +462,7 @@ describe.each(ADAPTERS)('the openai SDK over %s, translated to an Anthropic upst
   let client: OpenAI;
 
   beforeAll(async () => {
-    h = await startHarness(adapter, { switchyard: (upstream) => ({ providers: { anthropic: { baseUrl: upstream.url } } }) });
+    h = await startHarness(adapter, { switchyard: (upstream) => ({ providers: { anthropic: { baseUrl: upstream.url } }, retries: { max: 1, baseDelayMs: 1, maxDelayMs: 5 } }) });
   });
   afterAll(() => h.close());
   beforeEach(() => {
@@ -529,8 +535,16 @@ describe.each(ADAPTERS)('the openai SDK over %s, translated to an Anthropic upst
     expect(h.upstream.lastRequest()?.headers['x-api-key']).toBe(key);
   });
 
-  it('a 529 from Anthropic is retried, then answered as an OpenAI 502 with the overload hint', async () => {
+  it('a 529 from Anthropic is retried; once the retry succeeds the caller sees only the answer', async () => {
     h.upstream.enqueue({ type: 'error', provider: 'anthropic', code: 'overloaded_error' });
+    const { data, response } = await client.chat.completions.create({ model: 'claude-haiku-4-5', messages: [{ role: 'user', content: 'again' }] }).withResponse();
+    expect(data.choices[0]?.message.content).toBe('echo: again');
+    expect(response.headers.get('x-llm-attempts')).toBe('2');
+    expect(h.upstream.requests).toHaveLength(2);
+  });
+
+  it('a 529 that outlasts the retries is answered as an OpenAI 502 with the overload hint', async () => {
+    h.upstream.enqueue({ type: 'error', provider: 'anthropic', code: 'overloaded_error' }, { type: 'error', provider: 'anthropic', code: 'overloaded_error' });
     const error = (await client.chat.completions.create({ model: 'general', messages: [{ role: 'user', content: 'x' }] }).then(
       () => undefined,
       (thrown: unknown) => thrown,
@@ -539,5 +553,35 @@ describe.each(ADAPTERS)('the openai SDK over %s, translated to an Anthropic upst
     expect(error.status).toBe(502);
     expect(error.code).toBe('upstream_error');
     expect((error.error as { hint: string }).hint).toMatch(/overloaded/);
+  });
+});
+
+describe.each(ADAPTERS)('failover across wires over %s', (adapter) => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await startHarness(adapter, {
+      switchyard: (upstream) => ({
+        providers: { openai: { baseUrl: upstream.url, apiKey: 'operator-openai' }, anthropic: { baseUrl: upstream.url, apiKey: 'operator-anthropic' } },
+        failover: ['anthropic'],
+      }),
+    });
+  });
+  afterAll(() => h.close());
+
+  it('a chat request whose chat provider fails is answered by Anthropic, translated, with the operator key of Anthropic', async () => {
+    h.upstream.reset();
+    h.upstream.enqueue({ type: 'status', status: 500, body: { error: { message: 'down', type: 'server_error' } } });
+    const response = await post(`${h.url}/v1/chat/completions`, { model: 'general', messages: [{ role: 'user', content: 'fail over' }] }, { 'x-llm-provider': 'openai' });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('x-llm-served-by')).toBe('anthropic/claude-sonnet-4-6');
+    expect(response.headers.get('x-llm-fallback-reason')).toMatch(/openai failed/);
+    expect(((await response.json()) as { choices: Array<{ message: { content: string } }> }).choices[0]?.message.content).toBe('echo: fail over');
+    const [first, second] = h.upstream.requests;
+    expect(first?.path).toBe('/v1/chat/completions');
+    expect(first?.headers.authorization).toBe('Bearer operator-openai');
+    expect(second?.path).toBe('/v1/messages');
+    expect(second?.headers['x-api-key']).toBe('operator-anthropic');
+    expect(JSON.stringify(second?.headers)).not.toContain('operator-openai');
   });
 });
