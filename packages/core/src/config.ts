@@ -164,6 +164,8 @@ export const switchyardOptionsSchema = z.object({
   appTokens: z.array(z.string().min(1)).optional(),
   /** Accept `llm_provider`, `llm_api_key` and `llm_base_url` in the query of upgrade requests. */
   queryCredentials: z.boolean().default(false),
+  /** Origins (`https://app.example.com`) besides the server's own whose pages may open the WebSocket chat; `*` allows any. */
+  allowedOrigins: z.array(z.string().min(1)).default([]),
   paths: pathsSchema.default(pathsSchema.parse({})),
   limits: limitsSchema.default(limitsSchema.parse({})),
   /** Provider adapters by provider id, for providers that do not speak the OpenAI protocol. */
@@ -233,6 +235,8 @@ export interface ResolvedConfig {
   failover: readonly string[];
   appTokens: readonly string[] | undefined;
   queryCredentials: boolean;
+  /** Lower-cased, without a trailing slash. */
+  allowedOrigins: readonly string[];
   paths: Paths;
   limits: z.output<typeof limitsSchema>;
 }
@@ -356,6 +360,7 @@ export function resolveConfig(options: SwitchyardOptions = {}): ResolvedConfig {
     failover: o.failover,
     appTokens: o.appTokens,
     queryCredentials: o.queryCredentials,
+    allowedOrigins: o.allowedOrigins.map((origin) => origin.trim().toLowerCase().replace(/\/+$/, '')),
     paths: o.paths,
     limits: o.limits,
   };

@@ -1,10 +1,13 @@
 import { randomUUID, timingSafeEqual, createHash } from 'node:crypto';
+import type { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { type Paths, type ResolvedConfig, resolveConfig, type SwitchyardOptions } from './config.js';
 import { createDispatcher, type UpstreamDispatcher } from './dispatch/dispatcher.js';
 import { SwitchyardError } from './errors.js';
 import { redactLogEntry } from './redact.js';
-import { chatEndpoint, writeChatError } from './http/chat-endpoint.js';
+import { chatEndpoint, type ChatTurnContext, writeChatError } from './http/chat-endpoint.js';
+import { createChatSockets } from './http/chat-socket.js';
 import type { Endpoint, EndpointContext, SwitchyardRuntime } from './http/endpoint-context.js';
 import { embeddingsEndpoint, modelsEndpoint, writeOpenAIError } from './http/openai-endpoints.js';
 import { chatCompletionsEndpoint, countTokensEndpoint, messagesEndpoint } from './http/generation-endpoint.js';
@@ -19,6 +22,9 @@ import { asProviderV2, type ProviderV2 } from './providers/provider.js';
 import { createHealthRegistry, type HealthRegistry } from './reachability/health-registry.js';
 import { type RequestView, type ResolveOptions, resolveRoute } from './router/resolve.js';
 import type { Route } from './router/route.js';
+
+/** What `attach` needs of a server: its `'upgrade'` event (`node:http` and `node:https` servers). */
+export type UpgradeServer = Pick<EventEmitter, 'on' | 'off' | 'listenerCount'>;
 
 /** Options for `handleNode` when a framework already did part of the work. */
 export interface HandleNodeOptions {
@@ -57,6 +63,17 @@ export interface Switchyard {
   handleNode(req: IncomingMessage, res: ServerResponse, options?: HandleNodeOptions): Promise<boolean>;
   /** A web-standard handler: `fetch(request) → Response`, for plain servers, Hono, Bun or Deno. 404 for other paths. */
   fetch(request: Request): Promise<Response>;
+  /**
+   * Takes a `node:http` upgrade request for the WebSocket chat (`GET /api/chat`, SPEC §4); returns false, leaving the
+   * socket alone, for any other path. For servers that route their own `'upgrade'` events; else use `attach`.
+   */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
+  /**
+   * Serves the WebSocket chat on a `node:http` or `node:https` server: `switchyard.attach(app.listen(3000))`. Upgrades to
+   * other paths are left to the server's other `'upgrade'` listeners (refused with 404 when there are none).
+   * Returns a function that detaches it again.
+   */
+  attach(server: UpgradeServer): () => void;
   /** `req.llm` / `ctx.state.llm`: the route of a request, and calls made on it. */
   context(view: LlmContextView): LlmContext;
   close(): Promise<void>;
@@ -132,6 +149,21 @@ export function createSwitchyard(options: SwitchyardOptions = {}): Switchyard {
     return ok;
   }
 
+  /** Completes a request's log entry and hands it to `onRequest`, with every secret the caller sent masked. */
+  function report(context: ChatTurnContext, started: number, firstWriteAt: number | undefined, secrets: readonly (string | undefined)[] = []): void {
+    const { log } = context;
+    if (context.attempts.length > 0) log.attempts = context.attempts.length;
+    if (firstWriteAt !== undefined) log.firstByteMs = Math.round((firstWriteAt - started) * 100) / 100;
+    if (!onRequest) return;
+    log.durationMs = Math.round((performance.now() - started) * 100) / 100;
+    try {
+      // The entry never carries a key; the caller's own key is masked even where the caller typed it (a model name).
+      onRequest(redactLogEntry(log, [callerSecret(context.headers['x-llm-api-key']), callerSecret(context.headers['x-api-key']), callerSecret(context.query?.get('llm_api_key')), ...secrets]));
+    } catch {
+      // A failing logger never breaks a request.
+    }
+  }
+
   async function run(endpoint: Endpoint, context: EndpointContext, started: number): Promise<void> {
     try {
       if (!authorized(context.headers.authorization)) {
@@ -142,21 +174,8 @@ export function createSwitchyard(options: SwitchyardOptions = {}): Switchyard {
       if (!context.sink.committed) errorWriter(endpoint)(context, error);
       else context.sink.end();
     } finally {
-      const { log, sink } = context;
-      log.endpoint = endpointNames.get(endpoint);
-      if (context.attempts.length > 0) log.attempts = context.attempts.length;
-      if (sink.firstWriteAt !== undefined) log.firstByteMs = Math.round((sink.firstWriteAt - started) * 100) / 100;
-      if (onRequest) {
-        log.durationMs = Math.round((performance.now() - started) * 100) / 100;
-        try {
-          // The entry never carries a key; the caller's own key is masked even where the caller typed it (a model name).
-          onRequest(
-            redactLogEntry(context.log, [callerSecret(context.headers['x-llm-api-key']), callerSecret(context.headers['x-api-key']), callerSecret(context.query?.get('llm_api_key'))]),
-          );
-        } catch {
-          // A failing logger never breaks a request.
-        }
-      }
+      context.log.endpoint = endpointNames.get(endpoint);
+      report(context, started, context.sink.firstWriteAt);
     }
   }
 
@@ -184,10 +203,23 @@ export function createSwitchyard(options: SwitchyardOptions = {}): Switchyard {
     };
   }
 
+  /** A context for one WebSocket chat turn: each turn is a request of its own (id, log entry, attempts). */
+  function turnContext(method: string, path: string, headers: EndpointContext['headers'], query: URLSearchParams | undefined): ChatTurnContext {
+    const requestId = randomUUID();
+    return { runtime, headers, query, requestId, log: { requestId, method, path, endpoint: 'chat', status: 0, durationMs: 0 }, attempts: [] };
+  }
+
   function queryOf(url: string | undefined, headers: EndpointContext['headers']): URLSearchParams | undefined {
     if (!config.queryCredentials || headers.upgrade === undefined || !url) return undefined;
     const index = url.indexOf('?');
     return index === -1 ? undefined : new URLSearchParams(url.slice(index + 1));
+  }
+
+  let closing: Promise<void> | undefined;
+  const sockets = createChatSockets({ config, authorized, turnContext, credentialQuery: queryOf, report });
+
+  function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    return sockets.handleUpgrade(req, socket, head);
   }
 
   return {
@@ -246,9 +278,28 @@ export function createSwitchyard(options: SwitchyardOptions = {}): Switchyard {
 
     context: (view) => createLlmContext(runtime, view),
 
+    handleUpgrade,
+
+    attach(server) {
+      const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+        if (handleUpgrade(req, socket, head)) return;
+        // With no other taker, an upgrade to another path would hang: answer it.
+        if (server.listenerCount('upgrade') === 1) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      };
+      server.on('upgrade', onUpgrade);
+      return () => {
+        server.off('upgrade', onUpgrade);
+      };
+    },
+
     close: () => {
-      health.close();
-      return dispatcher.close();
+      // Idempotent: shutdown paths often call close() more than once.
+      closing ??= (async () => {
+        sockets.close();
+        health.close();
+        await dispatcher.close();
+      })();
+      return closing;
     },
   };
 }

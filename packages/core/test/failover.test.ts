@@ -57,7 +57,7 @@ describe('reachability by policy (SPEC §3)', () => {
     const chat = await post(`${base}/api/chat`, { question: 'hi' }, { 'x-llm-provider': 'openai', 'x-llm-api-key': caller });
     const events = chatEvents(chat.text);
     expect(events.find((event) => event.type === 'error')).toMatchObject({ code: 'provider_unreachable' });
-    expect(events.at(-1)).toEqual({ type: 'end', finish_reason: 'unavailable' });
+    expect(events.at(-1)).toEqual({ type: 'end', content: '', finish_reason: 'unavailable' });
     expect(openaiUp.requests).toEqual([]);
     expect(dashUp.requests).toEqual([]);
   });
@@ -78,11 +78,13 @@ describe('reachability by policy (SPEC §3)', () => {
     const events = chatEvents(chat.text);
     expect(events[1]).toEqual({
       type: 'route',
-      provider: 'dashscope',
-      model: 'deepseek-v4-flash',
-      cluster: 'cn',
-      attempts: [{ provider: 'dashscope', model: 'deepseek-v4-flash', status: 'ok' }],
-      fallbackReason: 'provider_unreachable: openai not reachable from cn',
+      content: {
+        provider: 'dashscope',
+        model: 'deepseek-v4-flash',
+        cluster: 'cn',
+        attempts: [{ provider: 'dashscope', model: 'deepseek-v4-flash', status: 'ok' }],
+        fallbackReason: 'provider_unreachable: openai not reachable from cn',
+      },
     });
     expect(events.filter((event) => event.type === 'reply').map((event) => event.content).join('')).toBe('echo: hi again');
 

@@ -44,7 +44,7 @@ export type Endpoint = (context: EndpointContext) => Promise<void>;
 export { errorHeaders } from '../protocols/error-headers.js';
 
 /** Puts an answer's usage and cost on the request's log entry, where request-level consumers read it. */
-export function recordUsage(context: EndpointContext, model: string, usage: Usage | undefined): void {
+export function recordUsage(context: Pick<EndpointContext, 'log' | 'runtime'>, model: string, usage: Usage | undefined): void {
   if (!usage) return;
   const { log } = context;
   log.inputTokens = usage.input_tokens;

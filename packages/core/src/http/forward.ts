@@ -178,6 +178,8 @@ export async function forwardTranslated(
   }
   commit(context, answerHeaders(context, target, generation.response, SSE_HEADERS, fallbackReason), fallbackReason);
   const encoder: PartEncoder = codec.createEncoder(meta, options);
+  // Bytes at the commit: the client sees its stream open even while the upstream thinks.
+  sink.write(encoder.open());
   const ping = heartbeat(context);
   let failure: SwitchyardError | undefined;
   try {

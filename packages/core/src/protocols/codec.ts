@@ -51,6 +51,8 @@ export interface AnswerMeta {
 
 /** Turns parts into a client's stream, frame by frame. */
 export interface PartEncoder {
+  /** The frames that open the stream, written at the commit so the client has bytes at once (a role chunk, `message_start`). */
+  open(): string;
   /** Frames for one part ('' when the part only updates state, as usage does). */
   encode(part: StreamPart): string;
   /** Frames that end a finished stream (the wire's terminal events). */

@@ -251,7 +251,8 @@ function imageUrl(image: ImageContent): string {
 /** A `content` value: a plain string where nothing but unmarked text is in it, else an array of parts. */
 function chatContent(parts: Array<TextContent | ImageContent>, keepCache: boolean): string | JsonObject[] {
   const plain = parts.every((part) => part.type === 'text' && !(keepCache && part.cacheControl));
-  if (plain) return parts.map((part) => (part as TextContent).text).join('');
+  // Separate blocks are separate paragraphs; glued together they would run into each other.
+  if (plain) return parts.map((part) => (part as TextContent).text).join('\n\n');
   return parts.map((part) =>
     part.type === 'text'
       ? { type: 'text', text: part.text, ...cacheJson(part.cacheControl, keepCache) }

@@ -98,6 +98,11 @@ export function createChatEncoder(meta: AnswerMeta, options: { includeUsage?: bo
     return `${first}${frame(`{"index":0,"delta":${body},"finish_reason":null}`)}`;
   };
   return {
+    open() {
+      if (started) return '';
+      started = true;
+      return frame('{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}');
+    },
     encode(part) {
       switch (part.type) {
         case 'text':

@@ -326,6 +326,7 @@ export function createMessagesEncoder(meta: AnswerMeta): PartEncoder {
   }
 
   return {
+    open: begin,
     encode(part) {
       let out = begin();
       switch (part.type) {
