@@ -16,7 +16,7 @@ import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Behavior, type RecordedRequest, startTestUpstream, type TestUpstream } from '@switchyard/testkit';
+import { behaviors, type RecordedRequest, startTestUpstream, type TestUpstream } from '@switchyard/testkit';
 import { createDemo, type Demo } from '../src/demo.js';
 
 const APPS = ['express', 'koa'] as const;
@@ -93,24 +93,6 @@ function runClaude(prompt: string, cwd: string, env: Record<string, string>): Pr
   });
 }
 
-/** A chat upstream's streamed turn in which the model thinks, says a few words and calls a tool, its arguments in fragments. */
-function toolCallStream(name: string, args: Record<string, unknown>): Behavior {
-  const base = { id: 'chatcmpl-tool', object: 'chat.completion.chunk', created: 1, model: 'deepseek-v4-flash' };
-  const chunk = (delta: Record<string, unknown>, finishReason: string | null = null) => ({ ...base, choices: [{ index: 0, delta, finish_reason: finishReason }] });
-  const json = JSON.stringify(args);
-  const frames = [
-    chunk({ role: 'assistant', content: null, reasoning_content: 'The answer is in ' }),
-    chunk({ reasoning_content: 'the file; read it.' }),
-    chunk({ content: 'Let me look.' }),
-    chunk({ tool_calls: [{ index: 0, id: 'call_tool_1', type: 'function', function: { name, arguments: '' } }] }),
-    ...[json.slice(0, 5), json.slice(5, 17), json.slice(17)].map((piece) => chunk({ tool_calls: [{ index: 0, function: { arguments: piece } }] })),
-    chunk({}, 'tool_calls'),
-    { ...base, choices: [], usage: { prompt_tokens: 900, completion_tokens: 30, total_tokens: 930 } },
-  ];
-  const body = `${frames.map((frame) => `data: ${JSON.stringify(frame)}\n\n`).join('')}data: [DONE]\n\n`;
-  return { type: 'status', status: 200, headers: { 'content-type': 'text/event-stream' }, body };
-}
-
 /** Collects the demo's log lines. */
 class LogCollector extends Writable {
   readonly lines: string[] = [];
@@ -166,7 +148,8 @@ describe('Claude Code (`claude -p`) through the demo, offline', () => {
     // testkit upstream), no operator key, so the embedded sandbox is up as well.
     relay = await startTestUpstream();
     logs = new LogCollector();
-    demo = await createDemo({ env: { LLM_CLUSTER: 'cn', DASHSCOPE_BASE_URL: relay.url, SWITCHYARD_APP_TOKENS: appToken }, logDestination: logs });
+    // The same upstream stands in for Anthropic's API as well (it speaks every wire), for the passthrough case.
+    demo = await createDemo({ env: { LLM_CLUSTER: 'cn', DASHSCOPE_BASE_URL: relay.url, ANTHROPIC_BASE_URL: relay.url, SWITCHYARD_APP_TOKENS: appToken }, logDestination: logs });
     urls.express = await listen(createServer(demo.expressApp));
     urls.koa = await listen(createServer(demo.koaApp.callback()));
     work = mkdtempSync(join(tmpdir(), 'switchyard-claude-code-'));
@@ -225,7 +208,11 @@ describe('Claude Code (`claude -p`) through the demo, offline', () => {
       const secret = `kumquat-${randomUUID().slice(0, 8)}`;
       const notes = join(work, `notes-${app}.txt`);
       writeFileSync(notes, `the secret word is ${secret}\n`);
-      relay.enqueue(toolCallStream('Read', { file_path: notes }), { type: 'stream', reasoning: ['Found ', 'it.'], chunks: ['The secret ', `word is ${secret}.`] });
+      // The model thinks, says a few words and calls Read (its arguments in fragments); then it answers from the result.
+      relay.enqueue(
+        behaviors.stream(['Let me look.'], { reasoning: ['The answer is in ', 'the file; read it.'], toolCalls: [{ id: 'call_tool_1', name: 'Read', arguments: JSON.stringify({ file_path: notes }) }] }),
+        behaviors.stream(['The secret ', `word is ${secret}.`], { reasoning: ['Found ', 'it.'] }),
+      );
       const logsBefore = logs.lines.length;
       const run = await runClaude(`What is the secret word in ${notes}?`, work, {
         ANTHROPIC_BASE_URL: urls[app],
@@ -285,6 +272,36 @@ describe('Claude Code (`claude -p`) through the demo, offline', () => {
       // With an API key set, Claude Code itself asks api.anthropic.com whether metrics are on, sending that key (the
       // README says to pass a non-Anthropic key in X-LLM-Api-Key instead). The guard refused it; nothing else was tried.
       expect(run.outbound.every((attempt) => /^(lookup|connect) api\.anthropic\.com(:443)?$/.test(attempt)), explain(run)).toBe(true);
+    });
+
+    it('an upstream that speaks Anthropic Messages gets what Claude Code sent, passed through with only the model rewritten', async () => {
+      const before = relay.requests.length;
+      const key = `sk-ant-caller-${randomUUID()}`;
+      const prompt = `pass me through ${randomUUID()}`;
+      const run = await runClaude(prompt, work, {
+        ANTHROPIC_BASE_URL: urls[app],
+        ANTHROPIC_AUTH_TOKEN: appToken,
+        ANTHROPIC_CUSTOM_HEADERS: `X-LLM-Provider: anthropic\nX-LLM-Api-Key: ${key}`,
+        ANTHROPIC_MODEL: 'general',
+        ANTHROPIC_DEFAULT_HAIKU_MODEL: 'general',
+      });
+      expect(run.code, explain(run)).toBe(0);
+      expect(run.stdout.startsWith('echo: '), explain(run)).toBe(true);
+      expect(run.stdout.trimEnd().endsWith(prompt), explain(run)).toBe(true);
+      expect(run.outbound, explain(run)).toEqual([]);
+      const requests = relay.requests.slice(before);
+      expect(requests.map((request) => request.endpoint), explain(run)).toEqual(['messages']);
+      const [request] = requests as [RecordedRequest];
+      // Anthropic's own headers go on: the caller's key as x-api-key, the version and Claude Code's betas; never the app token.
+      expect(request.headers['x-api-key']).toBe(key);
+      expect(request.headers['anthropic-version']).toBe('2023-06-01');
+      expect(String(request.headers['anthropic-beta'])).toContain('claude-code-20250219');
+      expect(JSON.stringify(request.headers) + request.body).not.toContain(appToken);
+      // Everything Claude Code sends arrives as it sent it, the tier resolved to a model.
+      const body = request.json as Record<string, unknown>;
+      expect(body).toMatchObject({ model: 'claude-sonnet-4-6', stream: true, thinking: { type: 'adaptive' }, output_config: { effort: 'high' } });
+      expect(Object.keys(body)).toEqual(expect.arrayContaining(['system', 'tools', 'metadata', 'max_tokens', 'context_management']));
+      expect(JSON.stringify(body.system)).toContain('x-anthropic-billing-header');
     });
   });
 });
