@@ -26,8 +26,12 @@ const require = createRequire(import.meta.url);
 const CLAUDE_PACKAGE = require.resolve('@anthropic-ai/claude-code/package.json');
 const CLAUDE_CLI = join(dirname(CLAUDE_PACKAGE), (JSON.parse(readFileSync(CLAUDE_PACKAGE, 'utf8')) as { bin: { claude: string } }).bin.claude);
 const OFFLINE_GUARD = fileURLToPath(new URL('./offline-guard.cjs', import.meta.url));
-/** One `claude -p` takes a second or two here; past this it is stuck, and is killed. */
-const RUN_LIMIT_MS = 30_000;
+/** One `claude -p` takes a second or two here (a few on a busy machine); past this it is stuck, and is killed. */
+const RUN_LIMIT_MS = 20_000;
+/** A test waits for its run to end, killed or not. */
+const TEST_TIMEOUT_MS = RUN_LIMIT_MS + 10_000;
+/** Runs still going, killed when the suite ends however it ends. */
+const running = new Set<ReturnType<typeof spawn>>();
 
 /** Every switch Claude Code has for its own traffic (updates, telemetry, error reports, surveys, installs), off. */
 const QUIET = {
@@ -82,11 +86,13 @@ function runClaude(prompt: string, cwd: string, env: Record<string, string>): Pr
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  running.add(child);
   const timer = setTimeout(() => child.kill('SIGKILL'), RUN_LIMIT_MS);
   return new Promise((resolve, reject) => {
     child.once('error', reject);
     child.once('close', (code, signal) => {
       clearTimeout(timer);
+      running.delete(child);
       const outbound = readFileSync(outboundLog, 'utf8').split('\n').filter(Boolean);
       resolve({ code, signal, stdout, stderr, outbound });
     });
@@ -128,7 +134,7 @@ function textOf(content: unknown): string {
   return content.map((part: { type?: string; text?: string }) => (part.type === 'text' ? (part.text ?? '') : '')).join('');
 }
 
-describe('Claude Code (`claude -p`) through the demo, offline', () => {
+describe('Claude Code (`claude -p`) through the demo, offline', { timeout: TEST_TIMEOUT_MS }, () => {
   const appToken = `app-${randomUUID()}`;
   let relay: TestUpstream;
   let demo: Demo;
@@ -156,6 +162,7 @@ describe('Claude Code (`claude -p`) through the demo, offline', () => {
   });
 
   afterAll(async () => {
+    for (const child of running) child.kill('SIGKILL');
     for (const server of servers) {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
