@@ -5,8 +5,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type Behavior, behaviors } from '@switchyard/testkit';
+import { type Behavior, behaviors, readFixture } from '@switchyard/testkit';
 import { ADAPTERS, callerKey, type Harness, post, startHarness } from './harness.js';
 
 type ApiError = InstanceType<typeof Anthropic.APIError>;
@@ -21,6 +22,19 @@ async function anthropicEvents(response: Response): Promise<Array<{ event: strin
       const [eventLine, dataLine] = frame.split('\n');
       return { event: (eventLine as string).slice(7), data: JSON.parse((dataLine as string).slice(6)) as Record<string, any> };
     });
+}
+
+/** The text and thinking of a recorded Anthropic stream, read plainly. */
+function anthropicRecording(name: string): { text: string; thinking: string } {
+  let text = '';
+  let thinking = '';
+  for (const line of readFixture(name).split('\n')) {
+    if (!line.startsWith('data: ')) continue;
+    const event = JSON.parse(line.slice(6)) as { type: string; delta?: { type: string; text?: string; thinking?: string } };
+    if (event.delta?.type === 'text_delta') text += event.delta.text;
+    if (event.delta?.type === 'thinking_delta') thinking += event.delta.thinking;
+  }
+  return { text, thinking };
 }
 
 const WEATHER_TOOL = {
@@ -320,5 +334,254 @@ describe.each(ADAPTERS)('the Anthropic SDK over %s, translated to a chat-only up
         );
       expect(failed).toBeInstanceOf(Error);
     });
+  });
+});
+
+describe.each(ADAPTERS)('the Anthropic SDK over %s, passed through to a messages upstream', (adapter) => {
+  let h: Harness;
+  let key: string;
+  let client: Anthropic;
+
+  beforeAll(async () => {
+    h = await startHarness(adapter, { switchyard: (upstream) => ({ providers: { anthropic: { baseUrl: upstream.url } } }) });
+  });
+  afterAll(() => h.close());
+  beforeEach(() => {
+    h.upstream.reset();
+    key = callerKey();
+    client = new Anthropic({ baseURL: h.url, apiKey: null, maxRetries: 0, defaultHeaders: { 'x-api-key': key, 'X-LLM-Provider': 'anthropic', 'anthropic-beta': 'interleaved-thinking-2025-05-14' } });
+  });
+
+  it('forwards the request as it came but for the model, with the caller key as x-api-key and the Anthropic headers passed on', async () => {
+    const body = { model: 'fast', max_tokens: 64, system: [{ type: 'text' as const, text: 'sys', cache_control: { type: 'ephemeral' as const } }], messages: [{ role: 'user' as const, content: 'pass me through' }] };
+    const { data, response } = await client.messages.create(body).withResponse();
+    expect(data.content).toEqual([{ type: 'text', text: 'echo: pass me through' }]);
+    expect(response.headers.get('x-llm-served-by')).toBe('anthropic/claude-haiku-4-5');
+    const received = h.upstream.lastRequest();
+    expect(received?.path).toBe('/v1/messages');
+    expect(received?.headers['x-api-key']).toBe(key);
+    expect(received?.headers.authorization).toBeUndefined();
+    expect(received?.headers['anthropic-version']).toBe(response.headers.get('x-sent-version') ?? received?.headers['anthropic-version']);
+    expect(received?.headers['anthropic-version']).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    expect(received?.headers['anthropic-beta']).toBe('interleaved-thinking-2025-05-14');
+    // Only `model` changed: cache_control and the rest arrive as the caller sent them.
+    expect(received?.json).toEqual({ ...body, model: 'claude-haiku-4-5' });
+  });
+
+  it('streams the upstream bytes through, Anthropic padding and pings included', async () => {
+    h.upstream.enqueue({ type: 'fixture', name: 'anthropic-text' });
+    const response = await post(`${h.url}/v1/messages`, { model: 'general', max_tokens: 64, stream: true, messages: [{ role: 'user', content: 'hi' }] }, { 'x-api-key': key, 'x-llm-provider': 'anthropic' });
+    const text = await response.text();
+    const recorded = readFixture('anthropic-text.sse.txt');
+    expect(text).toBe(recorded);
+    const stream = client.messages.stream({ model: 'general', max_tokens: 64, messages: [{ role: 'user', content: 'again' }] });
+    h.upstream.enqueue({ type: 'fixture', name: 'anthropic-thinking' });
+    const final = await stream.finalMessage();
+    expect(final.content.map((block) => block.type)).toEqual(['thinking', 'text']);
+    expect((final.content[0] as { signature: string }).signature.length).toBeGreaterThan(1000);
+  });
+
+  it('serves /v1/messages?beta=true, as the SDK beta client and Claude Code call it', async () => {
+    const response = await post(`${h.url}/v1/messages?beta=true`, { model: 'general', max_tokens: 16, messages: [{ role: 'user', content: 'beta' }] }, { 'x-api-key': key, 'x-llm-provider': 'anthropic' });
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { content: Array<{ text: string }> }).content[0]?.text).toBe('echo: beta');
+  });
+
+  it('countTokens is exact from an upstream that counts', async () => {
+    const { data, response } = await client.messages.countTokens({ model: 'general', messages: [{ role: 'user', content: 'count these words' }] }).withResponse();
+    expect(data.input_tokens).toBeGreaterThan(0);
+    expect((data as { estimated?: boolean }).estimated).toBeUndefined();
+    expect(response.headers.get('x-llm-token-count')).toBe('exact');
+    expect(h.upstream.lastRequest()?.path).toBe('/v1/messages/count_tokens');
+    expect(h.upstream.lastRequest()?.headers['x-api-key']).toBe(key);
+  });
+
+  it('tool use over two turns passes through untouched', async () => {
+    h.upstream.enqueue({ type: 'fixture', name: 'anthropic-tool-use-parallel' });
+    const first = await client.messages.stream({ model: 'general', max_tokens: 300, tools: [WEATHER_TOOL], messages: [{ role: 'user', content: 'weather' }] }).finalMessage();
+    const uses = first.content.filter((block) => block.type === 'tool_use');
+    expect(uses.map((use) => use.name)).toEqual(['get_weather', 'get_time']);
+    const second = await client.messages.create({
+      model: 'general',
+      max_tokens: 300,
+      tools: [WEATHER_TOOL],
+      messages: [
+        { role: 'user', content: 'weather' },
+        { role: 'assistant', content: first.content },
+        { role: 'user', content: uses.map((use) => ({ type: 'tool_result' as const, tool_use_id: use.id, content: 'fine' })) },
+      ],
+    });
+    expect((second.content[0] as { text: string }).text).toMatch(/^echo: fine/);
+    expect((h.upstream.lastRequest()?.json as { messages: unknown[] }).messages).toHaveLength(3);
+  });
+
+  describe('errors from a messages upstream, in its own envelope with a hint', () => {
+    it.each([
+      { name: 'a bad key', behavior: { type: 'error', provider: 'anthropic', code: 'authentication_error' } as Behavior, type: Anthropic.AuthenticationError, status: 401, errorType: 'authentication_error', code: 'invalid_api_key' },
+      { name: 'a missing model', behavior: { type: 'error', provider: 'anthropic', code: 'not_found_error' } as Behavior, type: Anthropic.NotFoundError, status: 404, errorType: 'not_found_error', code: 'model_not_found' },
+      { name: 'a 429', behavior: behaviors.rateLimit({ retryAfterSeconds: 3 }), type: Anthropic.RateLimitError, status: 429, errorType: 'rate_limit_error', code: 'rate_limited' },
+      { name: 'a 529', behavior: { type: 'error', provider: 'anthropic', code: 'overloaded_error' } as Behavior, type: Anthropic.InternalServerError, status: 529, errorType: 'overloaded_error', code: 'upstream_error' },
+    ])('$name → $status $errorType', async (c) => {
+      h.upstream.enqueue(c.behavior);
+      // A raw model id: one candidate, so a missing model is the answer rather than a reason to try the next.
+      const error = (await client.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] }).then(
+        () => undefined,
+        (thrown: unknown) => thrown,
+      )) as ApiError;
+      expect(error).toBeInstanceOf(c.type);
+      expect(error.status).toBe(c.status);
+      const body = error.error as { type: string; error: { type: string }; hint: string; code: string };
+      expect(body).toMatchObject({ type: 'error', error: { type: c.errorType }, code: c.code });
+      expect(body.hint.length).toBeGreaterThan(0);
+      if (c.status === 429) expect(error.headers?.get('retry-after')).toBe('3');
+      if (c.status === 529) expect(error.headers?.get('x-should-retry')).toBe('true');
+    });
+
+    it('an upstream error event mid-stream reaches the client once, and the stream ends there', async () => {
+      h.upstream.enqueue({ type: 'streamError', afterChunks: 2 });
+      const response = await post(`${h.url}/v1/messages`, { model: 'general', max_tokens: 64, stream: true, messages: [{ role: 'user', content: 'one two three four' }] }, { 'x-api-key': key, 'x-llm-provider': 'anthropic' });
+      const events = await anthropicEvents(response);
+      expect(events.filter((e) => e.event === 'error')).toHaveLength(1);
+      expect(events.at(-1)?.event).toBe('error');
+      expect(events.map((e) => e.event)).not.toContain('message_stop');
+    });
+
+    it('a stream cut mid-answer ends with our error event', async () => {
+      h.upstream.enqueue({ type: 'cutMidStream', afterChunks: 2 });
+      const response = await post(`${h.url}/v1/messages`, { model: 'general', max_tokens: 64, stream: true, messages: [{ role: 'user', content: 'one two three four' }] }, { 'x-api-key': key, 'x-llm-provider': 'anthropic' });
+      const events = await anthropicEvents(response);
+      expect(events.at(-1)).toMatchObject({ event: 'error', data: { type: 'error', code: 'upstream_error' } });
+      expect(events.map((e) => e.event)).not.toContain('message_stop');
+    });
+  });
+});
+
+describe.each(ADAPTERS)('the openai SDK over %s, translated to an Anthropic upstream', (adapter) => {
+  let h: Harness;
+  let key: string;
+  let client: OpenAI;
+
+  beforeAll(async () => {
+    h = await startHarness(adapter, { switchyard: (upstream) => ({ providers: { anthropic: { baseUrl: upstream.url } }, retries: { max: 1, baseDelayMs: 1, maxDelayMs: 5 } }) });
+  });
+  afterAll(() => h.close());
+  beforeEach(() => {
+    h.upstream.reset();
+    key = callerKey();
+    client = new OpenAI({ baseURL: `${h.url}/v1`, apiKey: 'unused', maxRetries: 0, defaultHeaders: { 'X-LLM-Provider': 'anthropic', 'X-LLM-Api-Key': key } });
+  });
+
+  it('a chat completion becomes a messages request with x-api-key, and the answer comes back in chat shape', async () => {
+    const completion = await client.chat.completions.create({ model: 'general', max_tokens: 100, messages: [{ role: 'system', content: 'terse' }, { role: 'user', content: 'hello claude' }] });
+    expect(completion.object).toBe('chat.completion');
+    expect(completion.choices[0]?.message.content).toBe('echo: hello claude');
+    expect(completion.choices[0]?.finish_reason).toBe('stop');
+    const received = h.upstream.lastRequest();
+    expect(received?.path).toBe('/v1/messages');
+    expect(received?.headers['x-api-key']).toBe(key);
+    expect(received?.headers.authorization).toBeUndefined();
+    expect(received?.headers['anthropic-version']).toBe('2023-06-01');
+    expect(received?.json).toEqual({ model: 'claude-sonnet-4-6', max_tokens: 100, system: 'terse', messages: [{ role: 'user', content: [{ type: 'text', text: 'hello claude' }] }] });
+  });
+
+  it('streams with tool calls, then sends the tool results back as tool_result blocks', async () => {
+    h.upstream.enqueue({ type: 'fixture', name: 'anthropic-tool-use-parallel' });
+    const stream = await client.chat.completions.create({
+      model: 'general',
+      stream: true,
+      tools: [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object' } } }],
+      messages: [{ role: 'user', content: 'weather' }],
+    });
+    const calls = new Map<number, { id: string; name: string; args: string }>();
+    for await (const chunk of stream) {
+      for (const call of chunk.choices[0]?.delta.tool_calls ?? []) {
+        const entry = calls.get(call.index) ?? { id: '', name: '', args: '' };
+        entry.id ||= call.id ?? '';
+        entry.name ||= call.function?.name ?? '';
+        entry.args += call.function?.arguments ?? '';
+        calls.set(call.index, entry);
+      }
+    }
+    const list = [...calls.values()];
+    expect(list.map((call) => call.name)).toEqual(['get_weather', 'get_time']);
+    await client.chat.completions.create({
+      model: 'general',
+      messages: [
+        { role: 'user', content: 'weather' },
+        { role: 'assistant', content: null, tool_calls: list.map((call) => ({ id: call.id, type: 'function' as const, function: { name: call.name, arguments: call.args } })) },
+        ...list.map((call) => ({ role: 'tool' as const, tool_call_id: call.id, content: `${call.name} done` })),
+      ],
+    });
+    const sent = h.upstream.lastRequest()?.json as { messages: Array<{ role: string; content: Array<Record<string, unknown>> }> };
+    expect(sent.messages[1]?.content.map((block) => block.type)).toEqual(['tool_use', 'tool_use']);
+    expect(sent.messages[2]).toEqual({
+      role: 'user',
+      content: list.map((call) => ({ type: 'tool_result', tool_use_id: call.id, content: [{ type: 'text', text: `${call.name} done` }] })),
+    });
+  });
+
+  it('/api/chat reaches an Anthropic upstream too: thinking and reply events from a messages stream', async () => {
+    h.upstream.enqueue({ type: 'fixture', name: 'anthropic-thinking' });
+    const response = await post(`${h.url}/api/chat`, { question: 'which book sold most?' }, { 'x-llm-provider': 'anthropic', 'x-llm-api-key': key });
+    const events = (await response.text())
+      .split('\n\n')
+      .filter((frame) => frame.startsWith('data: '))
+      .map((frame) => JSON.parse(frame.slice(6)) as { type: string; content: unknown });
+    const want = anthropicRecording('anthropic-thinking');
+    expect(events.filter((e) => e.type === 'thinking').map((e) => e.content).join('')).toBe(want.thinking);
+    expect(events.filter((e) => e.type === 'reply').map((e) => e.content).join('')).toBe(want.text);
+    expect(events.at(-1)).toMatchObject({ type: 'end', finish_reason: 'stop' });
+    expect(h.upstream.lastRequest()?.path).toBe('/v1/messages');
+    expect(h.upstream.lastRequest()?.headers['x-api-key']).toBe(key);
+  });
+
+  it('a 529 from Anthropic is retried; once the retry succeeds the caller sees only the answer', async () => {
+    h.upstream.enqueue({ type: 'error', provider: 'anthropic', code: 'overloaded_error' });
+    const { data, response } = await client.chat.completions.create({ model: 'claude-haiku-4-5', messages: [{ role: 'user', content: 'again' }] }).withResponse();
+    expect(data.choices[0]?.message.content).toBe('echo: again');
+    expect(response.headers.get('x-llm-attempts')).toBe('2');
+    expect(h.upstream.requests).toHaveLength(2);
+  });
+
+  it('a 529 that outlasts the retries is answered as an OpenAI 502 with the overload hint', async () => {
+    h.upstream.enqueue({ type: 'error', provider: 'anthropic', code: 'overloaded_error' }, { type: 'error', provider: 'anthropic', code: 'overloaded_error' });
+    const error = (await client.chat.completions.create({ model: 'general', messages: [{ role: 'user', content: 'x' }] }).then(
+      () => undefined,
+      (thrown: unknown) => thrown,
+    )) as InstanceType<typeof OpenAI.APIError>;
+    expect(error).toBeInstanceOf(OpenAI.InternalServerError);
+    expect(error.status).toBe(502);
+    expect(error.code).toBe('upstream_error');
+    expect((error.error as { hint: string }).hint).toMatch(/overloaded/);
+  });
+});
+
+describe.each(ADAPTERS)('failover across wires over %s', (adapter) => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await startHarness(adapter, {
+      switchyard: (upstream) => ({
+        providers: { openai: { baseUrl: upstream.url, apiKey: 'operator-openai' }, anthropic: { baseUrl: upstream.url, apiKey: 'operator-anthropic' } },
+        failover: ['anthropic'],
+      }),
+    });
+  });
+  afterAll(() => h.close());
+
+  it('a chat request whose chat provider fails is answered by Anthropic, translated, with the operator key of Anthropic', async () => {
+    h.upstream.reset();
+    h.upstream.enqueue({ type: 'status', status: 500, body: { error: { message: 'down', type: 'server_error' } } });
+    const response = await post(`${h.url}/v1/chat/completions`, { model: 'general', messages: [{ role: 'user', content: 'fail over' }] }, { 'x-llm-provider': 'openai' });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('x-llm-served-by')).toBe('anthropic/claude-sonnet-4-6');
+    expect(response.headers.get('x-llm-fallback-reason')).toMatch(/openai failed/);
+    expect(((await response.json()) as { choices: Array<{ message: { content: string } }> }).choices[0]?.message.content).toBe('echo: fail over');
+    const [first, second] = h.upstream.requests;
+    expect(first?.path).toBe('/v1/chat/completions');
+    expect(first?.headers.authorization).toBe('Bearer operator-openai');
+    expect(second?.path).toBe('/v1/messages');
+    expect(second?.headers['x-api-key']).toBe('operator-anthropic');
+    expect(JSON.stringify(second?.headers)).not.toContain('operator-openai');
   });
 });
