@@ -16,6 +16,10 @@ import type { Provider } from './providers/provider.js';
 import { createHealthRegistry, type HealthRegistry } from './reachability/health-registry.js';
 import { type RequestView, type ResolveOptions, resolveRoute } from './router/resolve.js';
 import type { Route } from './router/route.js';
+import { createMemoryState } from './state/memory-state.js';
+import { createQuotaGate } from './state/quotas.js';
+import { createRedisState } from './state/redis-state.js';
+import type { SharedState } from './state/types.js';
 
 /** Options for `handleNode` when a framework already did part of the work. */
 export interface HandleNodeOptions {
@@ -44,6 +48,10 @@ export interface Switchyard {
   readonly dispatcher: UpstreamDispatcher;
   /** Breakers, passive health and probes per provider (SPEC §3, §5). */
   readonly health: HealthRegistry;
+  /** Where breakers, probes and quota counters live: this process, or Redis shared by many (SPEC §9). */
+  readonly state: SharedState;
+  /** Resolves once the shared state has joined Redis, or runs alone for now (bounded by `redis.connectTimeoutMs`); never rejects. */
+  ready(): Promise<void>;
   /** Resolves a route from a request view (SPEC §2). */
   resolve(view: RequestView, options?: ResolveOptions): Route;
   /** The provider adapter a route goes through. */
@@ -83,7 +91,10 @@ export function createSwitchyard(options: SwitchyardOptions = {}): Switchyard {
     lookup: options.lookup,
   });
   const openai = createOpenAIProvider({ dispatcher, timeouts: config.timeouts });
-  const health = createHealthRegistry({ config, lookup: options.lookup });
+  const state = config.redis ? createRedisState(config.redis) : createMemoryState();
+  if (options.onStateChange) state.onStatus(options.onStateChange);
+  const health = createHealthRegistry({ config, lookup: options.lookup, state });
+  const quotas = createQuotaGate(config.quotas, state, config.prices);
   // Fire and forget: start-up never waits for a probe, and a failed probe is only a result.
   health.warm();
   const adapters = options.adapters ?? {};
@@ -91,6 +102,8 @@ export function createSwitchyard(options: SwitchyardOptions = {}): Switchyard {
     config,
     dispatcher,
     health,
+    state,
+    quotas,
     providerFor: (route) => adapters[route.provider.id] ?? openai,
   };
   const onRequest = options.onRequest;
@@ -130,6 +143,9 @@ export function createSwitchyard(options: SwitchyardOptions = {}): Switchyard {
       else context.sink.end();
     } finally {
       const { log, sink } = context;
+      // One seam for every endpoint: the quota held before the upstream call is settled with what the answer used.
+      if (context.reservation) quotas?.settle(context.reservation, log, context.attempts.some((attempt) => attempt.status === 'ok'));
+      if (state.store === 'redis' && state.status().mode === 'alone') log.sharedState = 'alone';
       log.endpoint = endpointNames.get(endpoint);
       if (context.attempts.length > 0) log.attempts = context.attempts.length;
       if (sink.firstWriteAt !== undefined) log.firstByteMs = Math.round((sink.firstWriteAt - started) * 100) / 100;
@@ -166,6 +182,7 @@ export function createSwitchyard(options: SwitchyardOptions = {}): Switchyard {
       requestId,
       log: { requestId, method, path, status: 0, durationMs: 0 },
       attempts: [],
+      reservation: undefined,
     };
   }
 
@@ -179,6 +196,8 @@ export function createSwitchyard(options: SwitchyardOptions = {}): Switchyard {
     config,
     dispatcher,
     health,
+    state,
+    ready: () => state.ready(),
     resolve: (view, resolveOptions) => resolveRoute(config, view, resolveOptions),
     providerFor: runtime.providerFor,
     matches: (method, path) => endpoints.has(`${method} ${path}`),
@@ -231,9 +250,10 @@ export function createSwitchyard(options: SwitchyardOptions = {}): Switchyard {
 
     context: (view) => createLlmContext(runtime, view),
 
-    close: () => {
+    async close() {
       health.close();
-      return dispatcher.close();
+      await state.close();
+      await dispatcher.close();
     },
   };
 }

@@ -11,7 +11,8 @@ import type { StreamPart, Usage } from '../stream/parts.js';
 import { readParts } from '../stream/read-stream.js';
 import { type ChatEvent, encodeChatEvent } from '../stream/sse-encoder.js';
 import { toSwitchyardError } from '../upstream-errors.js';
-import { recordUsage, type Endpoint, type EndpointContext } from './endpoint-context.js';
+import { recordUsage, retryAfterHeader, type Endpoint, type EndpointContext } from './endpoint-context.js';
+import { reserveQuota } from './quota-check.js';
 import { isEventStream, SSE_HEADERS } from './openai-endpoints.js';
 import type { BodyProblem } from './request-body.js';
 
@@ -27,6 +28,8 @@ export const CHAT_ERROR_NUMBERS = {
   invalid_request: -8,
   missing_api_key: -10,
   unauthorized: -11,
+  rate_limited: -12,
+  budget_exceeded: -13,
 } as const;
 
 /** A chat message as `/api/chat` accepts it in `messages`. */
@@ -59,7 +62,7 @@ function numberFor(error: SwitchyardError): number {
 function writeInputError(context: EndpointContext, number: number, error: SwitchyardError): void {
   context.log.status = error.status;
   context.log.code = error.code;
-  context.sink.writeHead(error.status, { 'content-type': 'application/json; charset=utf-8' });
+  context.sink.writeHead(error.status, { 'content-type': 'application/json; charset=utf-8', ...retryAfterHeader(error) });
   context.sink.end(JSON.stringify({ success: false, code: number, msg: error.message, error: { code: error.code, hint: error.hint } }));
 }
 
@@ -123,6 +126,7 @@ export const chatEndpoint: Endpoint = async (context) => {
     const agent = agentFor(config, body.agent);
     const history = parseMessages(body.messages);
     route = resolveRoute(config, { headers: context.headers, query: context.query, requested: body.provider }, { defaultTier: agent.tier });
+    await reserveQuota(context, route, body);
     let system = agent.systemPrompt;
     if (typeof body.language === 'string' && body.language.trim() !== '') system = `${system}\nAnswer in ${body.language.trim().slice(0, 32)}.`.trim();
     messages = [...(system ? [{ role: 'system' as const, content: system }] : []), ...history, { role: 'user', content: question }];

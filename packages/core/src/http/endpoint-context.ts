@@ -7,6 +7,8 @@ import type { HealthRegistry } from '../reachability/health-registry.js';
 import type { AttemptRecord } from '../router/attempts.js';
 import type { HeaderBag } from '../router/resolve.js';
 import type { Route } from '../router/route.js';
+import type { QuotaGate } from '../state/quotas.js';
+import type { Reservation, SharedState } from '../state/types.js';
 import { computeCost } from '../stream/cost.js';
 import type { Usage } from '../stream/parts.js';
 import type { ResponseSink } from './response-sink.js';
@@ -17,6 +19,10 @@ export interface SwitchyardRuntime {
   readonly dispatcher: UpstreamDispatcher;
   /** Breakers, passive health and probes per provider (absent: no breaker, no probes). */
   readonly health?: HealthRegistry | undefined;
+  /** Breakers, probes and quota counters beyond one request: in memory, or shared through Redis (SPEC §9). */
+  readonly state?: SharedState | undefined;
+  /** Limits per app token and per caller; absent when none is configured. */
+  readonly quotas?: QuotaGate | undefined;
   providerFor(route: Route): Provider;
 }
 
@@ -33,11 +39,18 @@ export interface EndpointContext {
   requestId: string;
   log: RequestLogEntry;
   attempts: AttemptRecord[];
+  /** The quota this request holds until it is settled at its end (SPEC §9). */
+  reservation?: Reservation | undefined;
 }
 
 export type { RequestLogEntry };
 
 export type Endpoint = (context: EndpointContext) => Promise<void>;
+
+/** `Retry-After` in whole seconds, for an error that says how long to wait. */
+export function retryAfterHeader(error: SwitchyardError): Record<string, string> {
+  return error.retryAfterMs === undefined ? {} : { 'retry-after': String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))) };
+}
 
 /** The headers every upstream failure answer carries on `/v1` (OpenAI's conventions). */
 export function errorHeaders(error: SwitchyardError): Record<string, string> {

@@ -11,6 +11,7 @@ import { DONE_FRAME, encodeOpenAIErrorFrame, openAIErrorBody, PING_COMMENT } fro
 import { toSwitchyardError } from '../upstream-errors.js';
 import { usageOfJsonBytes } from '../stream/chunk-parts.js';
 import { errorHeaders, recordUsage, type Endpoint, type EndpointContext } from './endpoint-context.js';
+import { reserveQuota } from './quota-check.js';
 
 /** The SSE headers of SPEC §4: never cached, never transformed (compression middleware skips them), never buffered. */
 export const SSE_HEADERS: Readonly<Record<string, string>> = {
@@ -51,6 +52,7 @@ async function routeAndCall(
   const route = resolveRoute(context.runtime.config, { headers: context.headers, query: context.query, requested: body.model }, { defaultTier });
   context.log.keySource = route.keySource;
   context.log.provider = route.provider.id;
+  await reserveQuota(context, route, body);
   const signal = context.sink.signal;
   const outcome = await runAttempts(
     route,
