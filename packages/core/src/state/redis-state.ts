@@ -142,6 +142,8 @@ export function createRedisState(options: RedisStateOptions): SharedState {
   let closed = false;
   let client: Client | undefined;
   let subscriber: Redis | undefined;
+  /** Whether the subscriber listens: without it changes go unheard, so the instance is not sharing. */
+  let subscribed = false;
   let rejoining: Promise<void> | undefined;
   let reconcileTimer: NodeJS.Timeout | undefined;
   let pingTimer: NodeJS.Timeout | undefined;
@@ -286,7 +288,7 @@ export function createRedisState(options: RedisStateOptions): SharedState {
 
   /** Back in touch: push what changed while alone, pull what others changed, then share again. */
   function rejoin(): Promise<void> {
-    if (closed || !client) return Promise.resolve();
+    if (closed || !client || client.status !== 'ready' || !subscribed) return Promise.resolve();
     rejoining ??= (async () => {
       const scripted = client as Client;
       try {
@@ -359,7 +361,8 @@ export function createRedisState(options: RedisStateOptions): SharedState {
       enableAutoPipelining: true,
       connectionName: 'switchyard',
     };
-    const subscriberOptions: RedisOptions = { ...common, enableOfflineQueue: true, maxRetriesPerRequest: null, autoResubscribe: true, connectionName: 'switchyard-events' };
+    // Subscribed again by hand on every connection, so the instance shares again only once it hears changes.
+    const subscriberOptions: RedisOptions = { ...common, enableOfflineQueue: true, maxRetriesPerRequest: null, autoResubscribe: false, connectionName: 'switchyard-events' };
     const make = (settings: RedisOptions): Redis => {
       if (options.client) return options.client.duplicate(settings);
       if (!redis) throw new Error('ioredis is not loaded');
@@ -378,14 +381,24 @@ export function createRedisState(options: RedisStateOptions): SharedState {
     client.on('close', () => {
       if (!closed) setMode('alone', 'connection lost');
     });
-    subscriber = make(subscriberOptions);
-    subscriber.on('error', () => {});
-    subscriber.on('message', onMessage);
-    // Messages sent while the subscriber was away are lost: look for what changed.
-    subscriber.on('ready', () => {
-      if (mode === 'shared') reconcile().catch(failed);
+    const listener = make(subscriberOptions);
+    subscriber = listener;
+    listener.on('error', () => {});
+    listener.on('message', onMessage);
+    // Messages sent while the subscriber was away are lost: the rejoin reconciles.
+    listener.on('ready', () => {
+      listener.subscribe(channel).then(
+        () => {
+          subscribed = true;
+          void rejoin();
+        },
+        (error: unknown) => failed(error),
+      );
     });
-    subscriber.subscribe(channel).catch(() => {});
+    listener.on('close', () => {
+      subscribed = false;
+      if (!closed) setMode('alone', 'connection lost');
+    });
     scheduleReconcile();
   }
 
