@@ -151,6 +151,31 @@ describe.skipIf(skip)('shared breakers', () => {
   });
 });
 
+describe.skipIf(skip)('the request path', () => {
+  it('makes no Redis round trip without quotas: breakers and probes are read from memory', async () => {
+    // Reconciles far apart, so that nothing but requests could send a command during the test.
+    const [a] = await pair({}, { reconcileMs: 60_000 });
+    await inspector.connect().catch(() => {});
+    const processed = async () => Number(/total_commands_processed:(\d+)/.exec(await inspector.info('stats'))?.[1]);
+    const before = await processed();
+    for (let i = 0; i < 50; i++) expect((await chat(a, { 'x-llm-api-key': callerKey() })).status).toBe(200);
+    // The INFO before is the only command in between.
+    expect((await processed()) - before).toBe(1);
+  });
+
+  it('with quotas, one script per request before the upstream call and one after the answer', async () => {
+    const [a] = await pair({ quotas: { caller: { requestsPerMinute: 1_000, tokensPerDay: 1_000_000 }, secret: SECRET } }, { reconcileMs: 60_000 });
+    await inspector.connect().catch(() => {});
+    const scripts = async () => {
+      const stats = await inspector.info('commandstats');
+      return ['evalsha', 'eval'].reduce((sum, name) => sum + Number(new RegExp(`cmdstat_${name}:calls=(\\d+)`).exec(stats)?.[1] ?? 0), 0);
+    };
+    const before = await scripts();
+    for (let i = 0; i < 10; i++) expect((await chat(a, { 'x-llm-api-key': callerKey() })).status).toBe(200);
+    await eventually(async () => (await scripts()) - before === 20, 1_000, 'the last settle');
+  });
+});
+
 describe.skipIf(skip)('shared quotas', () => {
   it('requests per minute: 40 concurrent calls over both instances, limit 20: exactly 20 reach the upstream', async () => {
     const [a, b] = await pair({ quotas: { caller: { requestsPerMinute: 20 }, secret: SECRET } });
