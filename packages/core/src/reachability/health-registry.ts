@@ -71,6 +71,9 @@ export function createHealthRegistry(options: HealthRegistryOptions): HealthRegi
   // The memory state has no one to share with: nothing to publish, nothing to claim.
   const state = options.state?.store === 'redis' ? options.state : undefined;
   const keyOf = (providerId: string): HealthKey => ({ cluster: config.cluster, provider: providerId });
+  // A trial is over once its answer's headers arrive: a claim outlives that, and no more, should its instance die mid-trial.
+  const firstByteMs = Math.max(config.timeouts.firstByteMs, ...Object.values(config.tierTimeouts).map((timeouts) => timeouts.firstByteMs ?? 0));
+  const trialClaimMs = Math.min(config.timeouts.totalMs, config.timeouts.connectMs + firstByteMs);
 
   function later(ms: number, run: () => void): void {
     if (closed) return;
@@ -165,7 +168,7 @@ export function createHealthRegistry(options: HealthRegistryOptions): HealthRegi
     const breaker = breakerOf(providerId);
     const permit = breaker.acquire();
     if (!state || !permit?.trial) return permit;
-    const claim = state.claimTrial(keyOf(providerId), config.timeouts.totalMs);
+    const claim = state.claimTrial(keyOf(providerId), trialClaimMs);
     return claim instanceof Promise ? claim.then((answer) => settleClaim(breaker, permit, answer)) : settleClaim(breaker, permit, claim);
   }
 
