@@ -109,7 +109,7 @@ local version = redis.call('HINCRBY', KEYS[1], 'version', 1)
 redis.call('HSET', KEYS[1], 'state', ARGV[1], 'openedAt', ARGV[2], 'retryAt', ARGV[3], 'failures', ARGV[4], 'at', ARGV[5], 'by', ARGV[6])
 redis.call('EXPIRE', KEYS[1], ARGV[10])
 if redis.call('GET', KEYS[2]) == ARGV[6] then redis.call('DEL', KEYS[2]) end
-redis.call('PUBLISH', ARGV[7], cjson.encode({type = 'breaker', cluster = ARGV[8], provider = ARGV[9], version = version, state = ARGV[1], openedAt = ARGV[2], retryAt = ARGV[3], failures = ARGV[4], by = ARGV[6]}))
+redis.call('PUBLISH', ARGV[7], cjson.encode({type = 'breaker', cluster = ARGV[8], provider = ARGV[9], version = version, state = ARGV[1], openedAt = ARGV[2], retryAt = ARGV[3], failures = ARGV[4], at = ARGV[5], by = ARGV[6]}))
 return version
 `;
 

@@ -126,8 +126,11 @@ export function createRedisState(options: RedisStateOptions): SharedState {
   const instancesKey = `${prefix}instances`;
   const local = createLocalQuotas();
   const tracked = new Map<string, HealthKey>();
-  /** The last breaker version seen per key, so a change is taken once whichever way it arrives. */
-  const versions = new Map<string, number>();
+  /**
+   * The time of the last breaker change seen per key, so a change is taken once whichever way it arrives, and an older
+   * one never undoes a newer. Times, not Redis's version counter: a Redis restarted empty counts versions from 1 again.
+   */
+  const changedAt = new Map<string, number>();
   /** Breaker transitions made while alone (or whose publish failed): pushed on rejoin, the newest by time winning. */
   const dirty = new Map<string, { key: HealthKey; breaker: SharedBreaker; at: number }>();
   /** Usage counted while alone, per subject and day: added to Redis on rejoin. */
@@ -219,10 +222,10 @@ export function createRedisState(options: RedisStateOptions): SharedState {
   const limitArg = (value: number | undefined) => (value === undefined ? -1 : value);
   const hasBudget = (subject: QuotaSubject) => subject.limits.tokensPerDay !== undefined || subject.limits.spendMicrosPerDay !== undefined;
 
-  function adoptBreaker(key: HealthKey, version: number, fields: { state: unknown; openedAt: unknown; retryAt: unknown; failures: unknown }): void {
+  function adoptBreaker(key: HealthKey, at: number, fields: { state: unknown; openedAt: unknown; retryAt: unknown; failures: unknown }): void {
     const id = keyString(key);
-    if (version <= (versions.get(id) ?? 0)) return;
-    versions.set(id, version);
+    if (!Number.isFinite(at) || at <= (changedAt.get(id) ?? 0)) return;
+    changedAt.set(id, at);
     const open = fields.state === 'open';
     emit({
       type: 'breaker',
@@ -246,7 +249,7 @@ export function createRedisState(options: RedisStateOptions): SharedState {
     if (data.by === instanceId || typeof data.cluster !== 'string' || typeof data.provider !== 'string') return;
     const key = { cluster: data.cluster, provider: data.provider };
     if (!tracked.has(keyString(key))) return;
-    if (data.type === 'breaker') adoptBreaker(key, Number(data.version), data as { state: unknown; openedAt: unknown; retryAt: unknown; failures: unknown });
+    if (data.type === 'breaker') adoptBreaker(key, Number(data.at), data as { state: unknown; openedAt: unknown; retryAt: unknown; failures: unknown });
     else if (data.type === 'probe' && typeof data.probe === 'object' && data.probe !== null) {
       emit({ type: 'probe', key, probe: data.probe as SharedProbe, expiresAt: Number(data.expiresAt) });
     } else if (data.type === 'success') emit({ type: 'success', key, at: Number(data.at) });
@@ -263,7 +266,7 @@ export function createRedisState(options: RedisStateOptions): SharedState {
     pipeline.zcard(instancesKey);
     pipeline.expire(instancesKey, Math.ceil((3 * options.reconcileMs) / 1000) + 60);
     for (const key of keys) {
-      pipeline.hmget(breakerKey(key), 'version', 'state', 'openedAt', 'retryAt', 'failures');
+      pipeline.hmget(breakerKey(key), 'at', 'state', 'openedAt', 'retryAt', 'failures');
       pipeline.get(probeKey(key));
       pipeline.pttl(probeKey(key));
     }
@@ -339,7 +342,8 @@ export function createRedisState(options: RedisStateOptions): SharedState {
       key.provider,
       BREAKER_TTL_SECONDS,
     );
-    if (version > 0) versions.set(keyString(key), Math.max(version, versions.get(keyString(key)) ?? 0));
+    // Our own change, whether Redis kept it or a newer one: either way nothing older is taken from now on.
+    if (version >= 0) changedAt.set(keyString(key), Math.max(at, changedAt.get(keyString(key)) ?? 0));
   }
 
   function connect(redis: typeof import('ioredis').Redis | undefined): void {
