@@ -1,8 +1,7 @@
 import type { LookupFunction } from 'node:net';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import type { QuotaSettings } from './state/quotas.js';
-import type { StateStatusEvent } from './state/types.js';
+import type { QuotaSettings, StateStatusEvent } from './state/types.js';
 import type { RequestLogEntry } from './request-log.js';
 import type { Provider } from './providers/provider.js';
 import { DEFAULT_PRICES, DEFAULT_PROVIDER_ORDER, DEFAULT_PROVIDERS } from './providers/provider-table.js';

@@ -40,5 +40,5 @@ export { stateView } from './http/providers-endpoint.js';
 export { createMemoryState, newInstanceId } from './state/memory-state.js';
 export { createRedisState, type RedisStateOptions } from './state/redis-state.js';
 export { createLocalQuotas, utcDay, msUntilUtcMidnight, type LocalQuotas } from './state/local-quotas.js';
-export { createQuotaGate, estimateUsage, quotaError, toMicros, type QuotaGate, type QuotaSettings, type QuotaLimitSettings, type QuotaRequest, type QuotaUsage } from './state/quotas.js';
+export { createQuotaGate, estimateUsage, quotaError, toMicros, type QuotaGate, type QuotaRequest, type QuotaUsage } from './state/quotas.js';
 export type * from './state/types.js';

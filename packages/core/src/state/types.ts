@@ -70,6 +70,28 @@ export type RemoteChange =
  */
 export type TrialClaim = { outcome: 'granted' } | { outcome: 'closed' } | { outcome: 'taken'; waitMs: number };
 
+/** Limits of one kind of subject as the operator writes them: spend in USD. */
+export interface QuotaLimitSettings {
+  requestsPerMinute?: number | undefined;
+  tokensPerDay?: number | undefined;
+  /** USD per UTC day, from the price table. */
+  spendPerDay?: number | undefined;
+}
+
+/** The quotas of SPEC §9, after validation. */
+export interface QuotaSettings {
+  /** Limits of each app token (`Authorization: Bearer`), when app tokens are configured. */
+  appToken?: QuotaLimitSettings | undefined;
+  /** Limits of each caller key (`X-LLM-Api-Key`), known by a keyed hash. */
+  caller?: QuotaLimitSettings | undefined;
+  /** The HMAC secret tokens and keys are hashed with; instances sharing Redis need the same one. */
+  secret?: string | undefined;
+  /** Output tokens reserved for a request that sets no `max_tokens` (or `max_completion_tokens`, `max_output_tokens`). */
+  defaultOutputTokens: number;
+  /** A reservation never settled (the process died mid-call) is reclaimed after this long. */
+  reservationTtlMs: number;
+}
+
 /** Limits of one subject (an app token, or a caller). Spend in micro-USD, so counters stay integers. */
 export interface QuotaLimits {
   requestsPerMinute?: number | undefined;
