@@ -327,8 +327,9 @@ export function createRedisState(options: RedisStateOptions): SharedState {
     reconcileTimer.unref();
   }
 
+  /** Writes and publishes a transition; when Redis kept a newer one (the script answers 0) the next reconcile takes it. */
   async function publishBreakerNow(key: HealthKey, breaker: SharedBreaker, at: number): Promise<void> {
-    const version = await (client as Client).syBreaker(
+    await (client as Client).syBreaker(
       breakerKey(key),
       trialKey(key),
       breaker.open ? 'open' : 'closed',
@@ -342,8 +343,6 @@ export function createRedisState(options: RedisStateOptions): SharedState {
       key.provider,
       BREAKER_TTL_SECONDS,
     );
-    // Our own change, whether Redis kept it or a newer one: either way nothing older is taken from now on.
-    if (version >= 0) changedAt.set(keyString(key), Math.max(at, changedAt.get(keyString(key)) ?? 0));
   }
 
   function connect(redis: typeof import('ioredis').Redis | undefined): void {
@@ -446,6 +445,8 @@ export function createRedisState(options: RedisStateOptions): SharedState {
       return () => remoteListeners.delete(listener);
     },
     publishBreaker(key, breaker, at) {
+      // From now on nothing older than this change is taken, not even a reconcile already on its way back.
+      changedAt.set(keyString(key), Math.max(at, changedAt.get(keyString(key)) ?? 0));
       if (!shared()) {
         dirty.set(keyString(key), { key, breaker, at });
         return;
