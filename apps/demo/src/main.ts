@@ -24,6 +24,7 @@ function banner(ready: WorkerReady, workers: number): string {
     '',
     'Try:',
     `  curl -N -X POST http://localhost:${ready.expressPort}/api/chat -H 'Content-Type: application/json' -d '{"question":"hi","agent":"App","provider":"general"}'`,
+    `  or the same chat over a WebSocket at ws://localhost:${ready.expressPort}/api/chat (one JSON frame per turn)`,
     '',
   ];
   return `${lines.join('\n')}\n`;
@@ -34,6 +35,9 @@ async function serve(): Promise<WorkerReady> {
   const demo = await createDemo();
   const expressServer = createServer(demo.expressApp);
   const koaServer = createServer(demo.koaApp.callback());
+  // The WebSocket chat (GET /api/chat upgrades) on both servers.
+  demo.attach(expressServer);
+  demo.attach(koaServer);
   const expressPort = await listen(expressServer, Number(process.env.PORT ?? 3000));
   const koaPort = await listen(koaServer, Number(process.env.KOA_PORT ?? 3001));
   let closing = false;

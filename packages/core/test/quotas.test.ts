@@ -118,7 +118,7 @@ describe('daily budgets', () => {
     upstream.setDefault(behaviors.stream(['ok'], { usage: { prompt_tokens: 1000, completion_tokens: 100, total_tokens: 1100 } }));
     const key = { 'x-llm-api-key': testKey('caller') };
     const first = await post(`${served.base}/api/chat`, { question: 'hi' }, key);
-    expect(chatEvents(first.text).find((event) => event.type === 'costStatistics')).toMatchObject({ total_cost: 0.00225 });
+    expect(chatEvents(first.text).find((event) => event.type === 'costStatistics')).toMatchObject({ content: { total_cost: 0.00225 } });
     expect((await post(`${served.base}/api/chat`, { question: 'hi' }, key)).status).toBe(200);
     const refused = await post(`${served.base}/api/chat`, { question: 'hi' }, key);
     expect(refused.status).toBe(429);

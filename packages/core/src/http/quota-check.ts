@@ -1,7 +1,10 @@
 import type { Route } from '../router/route.js';
 import type { EndpointContext } from './endpoint-context.js';
 
-function appTokenOf(context: EndpointContext): string | undefined {
+/** What the quota check reads and writes of a request (or of one WebSocket chat turn). */
+export type QuotaContext = Pick<EndpointContext, 'runtime' | 'headers' | 'log' | 'reservation'>;
+
+function appTokenOf(context: QuotaContext): string | undefined {
   // Only a token the app-token check accepted names a subject; without app tokens there is none.
   if (!context.runtime.config.appTokens) return undefined;
   const header = context.headers.authorization;
@@ -9,7 +12,9 @@ function appTokenOf(context: EndpointContext): string | undefined {
   return value?.startsWith('Bearer ') ? value.slice(7).trim() : undefined;
 }
 
-function bodyBytesOf(context: EndpointContext): number | undefined {
+function bodyBytesOf(context: QuotaContext): number | undefined {
+  // A WebSocket turn's body is a frame, not the upgrade request's: its size is then the JSON's.
+  if (context.headers.upgrade !== undefined) return undefined;
   const length = Number(context.headers['content-length']);
   return Number.isFinite(length) && length >= 0 ? length : undefined;
 }
@@ -20,7 +25,7 @@ function bodyBytesOf(context: EndpointContext): number | undefined {
  * `budget_exceeded` (429, with `retryAfterMs`) for the endpoint to answer in its own envelope. The reservation is
  * settled with the real usage when the request is over, whatever the endpoint.
  */
-export async function reserveQuota(context: EndpointContext, route: Route, body?: Record<string, unknown>): Promise<void> {
+export async function reserveQuota(context: QuotaContext, route: Route, body: Record<string, unknown>): Promise<void> {
   const { quotas } = context.runtime;
   if (!quotas || context.reservation) return;
   const started = performance.now();
@@ -29,7 +34,7 @@ export async function reserveQuota(context: EndpointContext, route: Route, body?
       appToken: appTokenOf(context),
       // A caller is known by its own key; a request on the operator's key is the app token's alone.
       callerKey: route.keySource === 'caller' ? route.apiKey : undefined,
-      body: body ?? (await context.body()),
+      body,
       bodyBytes: bodyBytesOf(context),
       model: route.candidates[0] ?? '',
     });
