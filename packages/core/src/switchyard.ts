@@ -22,6 +22,10 @@ import { asProviderV2, type ProviderV2 } from './providers/provider.js';
 import { createHealthRegistry, type HealthRegistry } from './reachability/health-registry.js';
 import { type RequestView, type ResolveOptions, resolveRoute } from './router/resolve.js';
 import type { Route } from './router/route.js';
+import { createMemoryState } from './state/memory-state.js';
+import { createQuotaGate } from './state/quotas.js';
+import { createRedisState } from './state/redis-state.js';
+import type { SharedState } from './state/types.js';
 
 /** What `attach` needs of a server: its `'upgrade'` event (`node:http` and `node:https` servers). */
 export type UpgradeServer = Pick<EventEmitter, 'on' | 'off' | 'listenerCount'>;
@@ -53,6 +57,10 @@ export interface Switchyard {
   readonly dispatcher: UpstreamDispatcher;
   /** Breakers, passive health and probes per provider (SPEC §3, §5). */
   readonly health: HealthRegistry;
+  /** Where breakers, probes and quota counters live: this process, or Redis shared by many (SPEC §9). */
+  readonly state: SharedState;
+  /** Resolves once the shared state has joined Redis, or runs alone for now (bounded by `redis.connectTimeoutMs`); never rejects. */
+  ready(): Promise<void>;
   /** Resolves a route from a request view (SPEC §2). */
   resolve(view: RequestView, options?: ResolveOptions): Route;
   /** The provider a route goes through (a v1 adapter is wrapped as v2). */
@@ -103,7 +111,10 @@ export function createSwitchyard(options: SwitchyardOptions = {}): Switchyard {
     lookup: options.lookup,
   });
   const openai = createOpenAIProvider({ dispatcher, timeouts: config.timeouts });
-  const health = createHealthRegistry({ config, lookup: options.lookup });
+  const state = config.redis ? createRedisState(config.redis) : createMemoryState();
+  if (options.onStateChange) state.onStatus(options.onStateChange);
+  const health = createHealthRegistry({ config, lookup: options.lookup, state });
+  const quotas = createQuotaGate(config.quotas, state, config.prices);
   // Fire and forget: start-up never waits for a probe, and a failed probe is only a result.
   health.warm();
   const adapters: Record<string, ProviderV2> = {};
@@ -112,6 +123,8 @@ export function createSwitchyard(options: SwitchyardOptions = {}): Switchyard {
     config,
     dispatcher,
     health,
+    state,
+    quotas,
     providerFor: (route) => adapters[route.provider.id] ?? openai,
   };
   const onRequest = options.onRequest;
@@ -153,6 +166,9 @@ export function createSwitchyard(options: SwitchyardOptions = {}): Switchyard {
   /** Completes a request's log entry and hands it to `onRequest`, with every secret the caller sent masked. */
   function report(context: ChatTurnContext, started: number, firstWriteAt: number | undefined, secrets: readonly (string | undefined)[] = []): void {
     const { log } = context;
+    // One seam for every request and WebSocket turn: the quota held before the upstream call is settled with what the answer used.
+    if (context.reservation) quotas?.settle(context.reservation, log, context.attempts.some((attempt) => attempt.status === 'ok'));
+    if (state.store === 'redis' && state.status().mode === 'alone') log.sharedState = 'alone';
     if (context.attempts.length > 0) log.attempts = context.attempts.length;
     if (firstWriteAt !== undefined) log.firstByteMs = Math.round((firstWriteAt - started) * 100) / 100;
     if (!onRequest) return;
@@ -201,13 +217,14 @@ export function createSwitchyard(options: SwitchyardOptions = {}): Switchyard {
       requestId,
       log: { requestId, method, path, status: 0, durationMs: 0 },
       attempts: [],
+      reservation: undefined,
     };
   }
 
   /** A context for one WebSocket chat turn: each turn is a request of its own (id, log entry, attempts). */
   function turnContext(method: string, path: string, headers: EndpointContext['headers'], query: URLSearchParams | undefined): ChatTurnContext {
     const requestId = randomUUID();
-    return { runtime, headers, query, requestId, log: { requestId, method, path, endpoint: 'chat', status: 0, durationMs: 0 }, attempts: [] };
+    return { runtime, headers, query, requestId, log: { requestId, method, path, endpoint: 'chat', status: 0, durationMs: 0 }, attempts: [], reservation: undefined };
   }
 
   function queryOf(url: string | undefined, headers: EndpointContext['headers']): URLSearchParams | undefined {
@@ -227,6 +244,8 @@ export function createSwitchyard(options: SwitchyardOptions = {}): Switchyard {
     config,
     dispatcher,
     health,
+    state,
+    ready: () => state.ready(),
     resolve: (view, resolveOptions) => resolveRoute(config, view, resolveOptions),
     providerFor: runtime.providerFor,
     matches: (method, path) => endpoints.has(`${method} ${path}`),
@@ -298,6 +317,7 @@ export function createSwitchyard(options: SwitchyardOptions = {}): Switchyard {
       closing ??= (async () => {
         sockets.close();
         health.close();
+        await state.close();
         await dispatcher.close();
       })();
       return closing;
