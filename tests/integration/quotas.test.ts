@@ -50,6 +50,16 @@ describe.each(ADAPTERS)('quotas over %s', (adapter) => {
     expect(log[1]?.quotaMs).toBeGreaterThanOrEqual(0);
   });
 
+  it('/v1/responses with the openai SDK: the second call in the minute is a RateLimitError in OpenAI’s envelope, and never reaches the upstream', async () => {
+    const client = new OpenAI({ apiKey: 'unused', baseURL: `${h.url}/v1`, maxRetries: 0, defaultHeaders: { 'x-llm-api-key': key } });
+    const first = await client.responses.create({ model: 'general', input: 'hi' });
+    expect(first.output_text).toBe('echo: hi');
+    const refused = await client.responses.create({ model: 'general', input: 'hi', stream: true }).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(OpenAI.RateLimitError);
+    expect((refused as InstanceType<typeof OpenAI.RateLimitError>).error).toMatchObject({ code: 'rate_limited', hint: expect.stringContaining('per caller key') });
+    expect(h.upstream.requests).toHaveLength(1);
+  });
+
   it('/v1/messages with the Anthropic SDK: a 429 rate_limit_error in Anthropic’s envelope', async () => {
     const client = new Anthropic({ baseURL: h.url, apiKey: null, maxRetries: 0, defaultHeaders: { 'x-api-key': key } });
     const first = await client.messages.create({ model: 'general', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] });
