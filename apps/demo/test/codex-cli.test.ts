@@ -66,7 +66,8 @@ async function codexExec(baseUrl: string, prompt: string): Promise<CodexRun> {
       NO_PROXY: '127.0.0.1,localhost',
       RUST_LOG: 'error',
     };
-    const args = [CODEX, 'exec', '--strict-config', '--skip-git-repo-check', '--ephemeral', '--color', 'never', '-s', 'read-only', '-C', home, '-o', lastMessageFile, prompt];
+    // No OS sandbox: the only command run is the one this suite scripts, and CI containers may lack user namespaces.
+    const args = [CODEX, 'exec', '--strict-config', '--skip-git-repo-check', '--ephemeral', '--color', 'never', '-s', 'danger-full-access', '-C', home, '-o', lastMessageFile, prompt];
     const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
       const child = execFile(process.execPath, args, { env, timeout: 90_000, maxBuffer: 16 * 1024 * 1024 }, (error, out, err) => {
         resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, stdout: String(out), stderr: String(err) });
