@@ -114,6 +114,21 @@ const limitsSchema = z.object({
   jsonDepth: z.number().int().positive().default(64),
 });
 
+const telemetrySchema = z.object({
+  /** Spans and metrics through `@opentelemetry/api` when it is installed (SPEC §10). With false the API is never loaded. */
+  enabled: z.boolean().default(true),
+  /** Record prompts and answers on request spans (`gen_ai.input.messages`, `gen_ai.output.messages`). Off: no text of either, ever. */
+  captureContent: z.boolean().default(false),
+  /** The `@opentelemetry/api` module, for apps whose bundler hides it from `require`; found by `require` otherwise. */
+  api: z.custom<object>((value) => typeof value === 'object' && value !== null && 'trace' in value && 'metrics' in value, 'must be the @opentelemetry/api module').optional(),
+  /** A tracer provider to use instead of the globally registered one. */
+  tracerProvider: z.custom<{ getTracer(name: string, version?: string): unknown }>((value) => typeof (value as { getTracer?: unknown } | null)?.getTracer === 'function', 'must have getTracer()').optional(),
+  /** A meter provider to use instead of the globally registered one. */
+  meterProvider: z.custom<{ getMeter(name: string, version?: string): unknown }>((value) => typeof (value as { getMeter?: unknown } | null)?.getMeter === 'function', 'must have getMeter()').optional(),
+});
+/** OpenTelemetry settings, as `createSwitchyard` resolved them. */
+export type TelemetrySettings = z.output<typeof telemetrySchema>;
+
 export const switchyardOptionsSchema = z.object({
   /** Where this server runs: `global` or `cn` (mainland China). */
   cluster: clusterSchema.default('global'),
@@ -151,6 +166,8 @@ export const switchyardOptionsSchema = z.object({
   adapters: z.record(z.string(), z.custom<Provider>((value) => typeof value === 'object' && value !== null && 'doChat' in value, 'must implement Provider')).optional(),
   /** Called once per request served, with a log entry that never carries a key. */
   onRequest: z.custom<(entry: RequestLogEntry) => void>((value) => typeof value === 'function', 'must be a function').optional(),
+  /** Traces and metrics through OpenTelemetry (SPEC §10); `false` turns both off. */
+  telemetry: z.union([z.literal(false).transform(() => telemetrySchema.parse({ enabled: false })), telemetrySchema]).default(() => telemetrySchema.parse({})),
   /** Replaces DNS resolution for upstream calls (tests point provider host names at loopback). */
   lookup: z.custom<LookupFunction>((value) => typeof value === 'function', 'must be a function').optional(),
 });
@@ -208,6 +225,7 @@ export interface ResolvedConfig {
   queryCredentials: boolean;
   paths: Paths;
   limits: z.output<typeof limitsSchema>;
+  telemetry: TelemetrySettings;
 }
 
 /** Thrown at start-up when the options are wrong; `issues` lists every problem. */
@@ -327,6 +345,7 @@ export function resolveConfig(options: SwitchyardOptions = {}): ResolvedConfig {
     queryCredentials: o.queryCredentials,
     paths: o.paths,
     limits: o.limits,
+    telemetry: o.telemetry,
   };
 }
 

@@ -16,6 +16,8 @@ import type { Provider } from './providers/provider.js';
 import { createHealthRegistry, type HealthRegistry } from './reachability/health-registry.js';
 import { type RequestView, type ResolveOptions, resolveRoute } from './router/resolve.js';
 import type { Route } from './router/route.js';
+import type { MetricSources } from './telemetry/metrics.js';
+import { createTelemetry, type RequestTrace } from './telemetry/telemetry.js';
 
 /** Options for `handleNode` when a framework already did part of the work. */
 export interface HandleNodeOptions {
@@ -74,6 +76,58 @@ function digest(token: string): Buffer {
   return createHash('sha256').update(token).digest();
 }
 
+/** What the metrics' gauges read: breakers and probes from the registry, and the model ids the configuration knows. */
+function metricSources(config: ResolvedConfig, health: HealthRegistry): MetricSources {
+  const knownModels = new Set(Object.keys(config.prices));
+  for (const provider of config.providers.values()) {
+    for (const candidates of Object.values(provider.tiers)) for (const model of candidates) knownModels.add(model);
+    for (const target of Object.values(provider.aliases)) if (!provider.tiers[target]) knownModels.add(target);
+  }
+  return {
+    cluster: config.cluster,
+    knownModels,
+    *providers() {
+      for (const id of config.providers.keys()) {
+        const { probe, breaker } = health.health(id);
+        yield { id, breaker: breaker.state, probe: probe && { reachable: probe.status === 'reachable', latencyMs: probe.latencyMs } };
+      }
+    },
+  };
+}
+
+/** Masks the body's text and wraps the sink, so the request span can carry the prompt and the answer (opt-in). */
+function captureContent(context: EndpointContext, trace: RequestTrace): void {
+  const { output } = trace;
+  const read = context.body;
+  context.body = () =>
+    read().then((body) => {
+      trace.input = body;
+      return body;
+    });
+  if (!output) return;
+  const sink = context.sink;
+  context.sink = {
+    get signal() {
+      return sink.signal;
+    },
+    get committed() {
+      return sink.committed;
+    },
+    get firstWriteAt() {
+      return sink.firstWriteAt;
+    },
+    writeHead: (status, headers) => sink.writeHead(status, headers),
+    write(chunk) {
+      output.push(chunk);
+      return sink.write(chunk);
+    },
+    end(chunk) {
+      if (chunk !== undefined) output.push(chunk);
+      sink.end(chunk);
+    },
+  };
+}
+
 /** Creates a Switchyard from options, validated at once: a wrong option throws one error listing every problem. */
 export function createSwitchyard(options: SwitchyardOptions = {}): Switchyard {
   const config = resolveConfig(options);
@@ -86,11 +140,13 @@ export function createSwitchyard(options: SwitchyardOptions = {}): Switchyard {
   const health = createHealthRegistry({ config, lookup: options.lookup });
   // Fire and forget: start-up never waits for a probe, and a failed probe is only a result.
   health.warm();
+  const telemetry = createTelemetry({ settings: config.telemetry, sources: metricSources(config, health) });
   const adapters = options.adapters ?? {};
   const runtime: SwitchyardRuntime = {
     config,
     dispatcher,
     health,
+    telemetry,
     providerFor: (route) => adapters[route.provider.id] ?? openai,
   };
   const onRequest = options.onRequest;
@@ -119,7 +175,7 @@ export function createSwitchyard(options: SwitchyardOptions = {}): Switchyard {
     return ok;
   }
 
-  async function run(endpoint: Endpoint, context: EndpointContext, started: number): Promise<void> {
+  async function serve(endpoint: Endpoint, context: EndpointContext): Promise<void> {
     try {
       if (!authorized(context.headers.authorization)) {
         throw new SwitchyardError('unauthorized', 'This server needs an app token.');
@@ -128,18 +184,40 @@ export function createSwitchyard(options: SwitchyardOptions = {}): Switchyard {
     } catch (error) {
       if (!context.sink.committed) (endpoint === chatEndpoint ? writeChatError : writeOpenAIError)(context, error);
       else context.sink.end();
+    }
+  }
+
+  // Request-level consumers (the logger, metrics, the request span) all read the log entry here, once per request.
+  async function run(endpoint: Endpoint, context: EndpointContext, started: number): Promise<void> {
+    const name = endpointNames.get(endpoint);
+    const trace = telemetry.enabled ? telemetry.startRequest(name, config.cluster) : undefined;
+    try {
+      if (trace) {
+        if (telemetry.captureContent) captureContent(context, trace);
+        await trace.within(() => serve(endpoint, context));
+      } else {
+        await serve(endpoint, context);
+      }
     } finally {
       const { log, sink } = context;
-      log.endpoint = endpointNames.get(endpoint);
+      log.endpoint = name;
       if (context.attempts.length > 0) log.attempts = context.attempts.length;
       if (sink.firstWriteAt !== undefined) log.firstByteMs = Math.round((sink.firstWriteAt - started) * 100) / 100;
+      if (onRequest || telemetry.enabled) log.durationMs = Math.round((performance.now() - started) * 100) / 100;
+      const secrets = onRequest || trace ? [callerSecret(context.headers['x-llm-api-key']), callerSecret(context.query?.get('llm_api_key'))] : [];
       if (onRequest) {
-        log.durationMs = Math.round((performance.now() - started) * 100) / 100;
         try {
           // The entry never carries a key; the caller's own key is masked even where the caller typed it (a model name).
-          onRequest(redactLogEntry(context.log, [callerSecret(context.headers['x-llm-api-key']), callerSecret(context.query?.get('llm_api_key'))]));
+          onRequest(redactLogEntry(log, secrets));
         } catch {
           // A failing logger never breaks a request.
+        }
+      }
+      if (telemetry.enabled) {
+        try {
+          telemetry.finishRequest(trace, log, context.attempts, secrets);
+        } catch {
+          // Telemetry never breaks a request.
         }
       }
     }
@@ -232,6 +310,7 @@ export function createSwitchyard(options: SwitchyardOptions = {}): Switchyard {
     context: (view) => createLlmContext(runtime, view),
 
     close: () => {
+      telemetry.close();
       health.close();
       return dispatcher.close();
     },

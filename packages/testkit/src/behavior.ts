@@ -22,6 +22,8 @@ export interface StreamBehavior {
   reasoning?: string[];
   /** Pause between frames. */
   delayMs?: number;
+  /** Pause before the response headers: a provider slow to its first token. */
+  firstByteDelayMs?: number;
   /** Send usage (default true); an object overrides the counted numbers. */
   usage?: boolean | Partial<TokenUsage>;
   /** Default `stop`. */
@@ -164,6 +166,7 @@ export function assertBehavior(behavior: Behavior): void {
       if (!isStrings(behavior.chunks)) fail('chunks must be an array of strings');
       if (behavior.reasoning !== undefined && !isStrings(behavior.reasoning)) fail('reasoning must be an array of strings');
       if (behavior.delayMs !== undefined && !isCount(behavior.delayMs)) fail('delayMs must be a non-negative integer');
+      if (behavior.firstByteDelayMs !== undefined && !isCount(behavior.firstByteDelayMs)) fail('firstByteDelayMs must be a non-negative integer');
       break;
     case 'completion':
       if (typeof behavior.content !== 'string') fail('content must be a string');

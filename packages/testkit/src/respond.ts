@@ -230,6 +230,8 @@ export async function respond(behavior: Behavior, context: ResponseContext): Pro
         return;
       }
       if (behavior.type === 'stream') {
+        if (behavior.firstByteDelayMs) await exchange.sleep(behavior.firstByteDelayMs);
+        if (exchange.closed) return;
         const reasoning = behavior.reasoning ?? [];
         const usage = behavior.usage ?? true;
         await answerChat(

@@ -7,6 +7,7 @@ import type { HealthRegistry } from '../reachability/health-registry.js';
 import type { AttemptRecord } from '../router/attempts.js';
 import type { HeaderBag } from '../router/resolve.js';
 import type { Route } from '../router/route.js';
+import type { Telemetry } from '../telemetry/telemetry.js';
 import { computeCost } from '../stream/cost.js';
 import type { Usage } from '../stream/parts.js';
 import type { ResponseSink } from './response-sink.js';
@@ -17,6 +18,8 @@ export interface SwitchyardRuntime {
   readonly dispatcher: UpstreamDispatcher;
   /** Breakers, passive health and probes per provider (absent: no breaker, no probes). */
   readonly health?: HealthRegistry | undefined;
+  /** Spans and metrics (SPEC §10); absent: none. */
+  readonly telemetry?: Telemetry | undefined;
   providerFor(route: Route): Provider;
 }
 
