@@ -10,6 +10,8 @@ function listen(server: Server, port: number): Promise<number> {
 }
 
 const demo = await createDemo();
+// This process's one OpenTelemetry SDK: other instrumentation in it (and the app's own spans) share it.
+demo.telemetry.register();
 const expressServer = createServer(demo.expressApp);
 const koaServer = createServer(demo.koaApp.callback());
 const expressPort = await listen(expressServer, Number(process.env.PORT ?? 3000));
@@ -22,6 +24,7 @@ const lines = [
   `  Express: http://localhost:${expressPort}/`,
   `  Koa:     http://localhost:${koaPort}/`,
   demo.sandbox ? `  No operator key set: requests go to the offline sandbox upstream at ${demo.sandbox.url}` : '  Operator keys configured; no sandbox.',
+  ...demo.telemetry.exports.map((line) => `  OpenTelemetry ${line}`),
   '',
   'Try:',
   `  curl -N -X POST http://localhost:${expressPort}/api/chat -H 'Content-Type: application/json' -d '{"question":"hi","agent":"App","provider":"general"}'`,

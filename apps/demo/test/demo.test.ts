@@ -126,6 +126,21 @@ describe('the demo with no operator key: the sandbox answers', () => {
       expect(response.status).toBe(200);
       expect(await response.json()).toEqual({ ok: true, app });
     });
+
+    it('/demo/stats lists each request for the charts, and /metrics counts it', async () => {
+      const question = `stats ${randomUUID()}`;
+      await (await postJson(`${running.urls[app]}/api/chat`, { question })).text();
+      const stats = (await (await fetch(`${running.urls[app]}/demo/stats`)).json()) as { windowMs: number; providers: string[]; requests: Array<Record<string, unknown>>; breakers: Record<string, Array<{ state: string }>> };
+      expect(stats.windowMs).toBe(15 * 60_000);
+      expect(stats.providers).toContain('sandbox');
+      expect(stats.requests.at(-1)).toMatchObject({ endpoint: 'chat', provider: 'sandbox', model: 'sandbox-echo', outcome: 'ok', code: null, attempts: 1 });
+      expect(stats.requests.at(-1)?.durationMs).toBeGreaterThan(0);
+      expect(stats.breakers.sandbox?.at(-1)?.state).toBe('closed');
+      expect(JSON.stringify(stats)).not.toContain(question);
+      const metrics = await (await fetch(`${running.urls[app]}/metrics`)).text();
+      const ok = metrics.match(/^switchyard_requests_total\{switchyard_endpoint="chat",switchyard_outcome="ok",[^}]*gen_ai_provider_name="sandbox"[^}]*\} (\d+)$/m);
+      expect(Number(ok?.[1])).toBeGreaterThanOrEqual(1);
+    });
   });
 
   it('logs one JSON line per request, without the key', async () => {

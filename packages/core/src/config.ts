@@ -126,6 +126,8 @@ const telemetrySchema = z.object({
   /** A meter provider to use instead of the globally registered one. */
   meterProvider: z.custom<{ getMeter(name: string, version?: string): unknown }>((value) => typeof (value as { getMeter?: unknown } | null)?.getMeter === 'function', 'must have getMeter()').optional(),
 });
+/** OpenTelemetry settings, as a user writes them. */
+export type TelemetryOptions = z.input<typeof telemetrySchema>;
 /** OpenTelemetry settings, as `createSwitchyard` resolved them. */
 export type TelemetrySettings = z.output<typeof telemetrySchema>;
 
@@ -167,7 +169,7 @@ export const switchyardOptionsSchema = z.object({
   /** Called once per request served, with a log entry that never carries a key. */
   onRequest: z.custom<(entry: RequestLogEntry) => void>((value) => typeof value === 'function', 'must be a function').optional(),
   /** Traces and metrics through OpenTelemetry (SPEC §10); `false` turns both off. */
-  telemetry: z.union([z.literal(false).transform(() => telemetrySchema.parse({ enabled: false })), telemetrySchema]).default(() => telemetrySchema.parse({})),
+  telemetry: z.preprocess((value) => (value === false ? { enabled: false } : value), telemetrySchema).default(() => telemetrySchema.parse({})),
   /** Replaces DNS resolution for upstream calls (tests point provider host names at loopback). */
   lookup: z.custom<LookupFunction>((value) => typeof value === 'function', 'must be a function').optional(),
 });
@@ -175,6 +177,8 @@ export const switchyardOptionsSchema = z.object({
 /** Options for `createSwitchyard`, as a user writes them. */
 export type SwitchyardOptions = z.input<typeof switchyardOptionsSchema> & {
   providers?: Record<string, Partial<ProviderSettings>>;
+  /** Traces and metrics through OpenTelemetry (SPEC §10); `false` turns both off. */
+  telemetry?: false | TelemetryOptions;
 };
 
 /** A tier or alias name as the router looks it up. */
@@ -364,7 +368,7 @@ function list(value: string | undefined): string[] | undefined {
     .filter(Boolean);
 }
 
-/** Options from the environment of SPEC §8 (`LLM_CLUSTER`, operator keys and relays, allowlist, app tokens, failover). */
+/** Options from the environment of SPEC §8 (`LLM_CLUSTER`, operator keys and relays, allowlist, app tokens, failover, content capture). */
 export function optionsFromEnv(env: Record<string, string | undefined> = process.env): SwitchyardOptions {
   // Unset and empty both mean the default, as for the other variables.
   const cluster = (env.LLM_CLUSTER?.trim() || 'global') as Cluster;
@@ -386,6 +390,8 @@ export function optionsFromEnv(env: Record<string, string | undefined> = process
   // Provider ids are lower-case; `SWITCHYARD_FAILOVER=DashScope` means dashscope.
   const failover = list(env.SWITCHYARD_FAILOVER)?.map((id) => id.toLowerCase());
   if (failover) options.failover = failover;
+  // The OpenTelemetry GenAI instrumentations' own switch for recording prompts and answers (off unless "true").
+  if (env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT?.trim().toLowerCase() === 'true') options.telemetry = { captureContent: true };
   return options;
 }
 

@@ -201,7 +201,13 @@ export function createSwitchyard(options: SwitchyardOptions = {}): Switchyard {
     } finally {
       const { log, sink } = context;
       log.endpoint = name;
-      if (context.attempts.length > 0) log.attempts = context.attempts.length;
+      const { attempts } = context;
+      if (attempts.length > 0) {
+        log.attempts = attempts.length;
+        // The provider that answered, on every endpoint (after a failover it is not the route's).
+        const served = attempts.findLast((attempt) => attempt.status === 'ok');
+        if (served) log.provider = served.provider;
+      }
       if (sink.firstWriteAt !== undefined) log.firstByteMs = Math.round((sink.firstWriteAt - started) * 100) / 100;
       if (onRequest || telemetry.enabled) log.durationMs = Math.round((performance.now() - started) * 100) / 100;
       const secrets = onRequest || trace ? [callerSecret(context.headers['x-llm-api-key']), callerSecret(context.query?.get('llm_api_key'))] : [];
@@ -215,7 +221,7 @@ export function createSwitchyard(options: SwitchyardOptions = {}): Switchyard {
       }
       if (telemetry.enabled) {
         try {
-          telemetry.finishRequest(trace, log, context.attempts, secrets);
+          telemetry.finishRequest(trace, log, attempts, secrets);
         } catch {
           // Telemetry never breaks a request.
         }
