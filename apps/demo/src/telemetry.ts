@@ -96,11 +96,13 @@ export function createDemoTelemetry(env: Env, warn: (message: string) => void = 
     }
     const url = otlpEndpoint(env, 'metrics') ?? 'http://localhost:4318/v1/metrics';
     const exporterOptions = { url };
+    const interval = milliseconds(env.OTEL_METRIC_EXPORT_INTERVAL, 60_000);
     readers.push(
       new PeriodicExportingMetricReader({
         exporter: protocol === 'http/json' ? new OTLPMetricExporterJson(exporterOptions) : new OTLPMetricExporterProto(exporterOptions),
-        exportIntervalMillis: milliseconds(env.OTEL_METRIC_EXPORT_INTERVAL, 60_000),
-        exportTimeoutMillis: milliseconds(env.OTEL_METRIC_EXPORT_TIMEOUT, 30_000),
+        exportIntervalMillis: interval,
+        // The SDK refuses a timeout longer than the interval.
+        exportTimeoutMillis: Math.min(interval, milliseconds(env.OTEL_METRIC_EXPORT_TIMEOUT, 30_000)),
       }),
     );
     exports.push(`metrics: otlp ${protocol} → ${url}`);
