@@ -129,8 +129,12 @@ export function createSwitchyardMetrics(meter: Meter, sources: MetricSources): S
       if (operation === undefined) return;
       duration.record(entry.durationMs / 1000, attributes);
       if (entry.firstByteMs !== undefined) firstByte.record(entry.firstByteMs / 1000, attributes);
-      if (entry.inputTokens !== undefined) tokens.record(entry.inputTokens, { ...attributes, [ATTR.tokenType]: 'input' });
-      if (entry.outputTokens !== undefined) tokens.record(entry.outputTokens, { ...attributes, [ATTR.tokenType]: 'output' });
+      if (entry.inputTokens !== undefined || entry.outputTokens !== undefined) {
+        // The conventions' attributes only: every attribute costs the SDK a share of a hash per record.
+        const base = { [ATTR.operation]: operation, [ATTR.provider]: attributes[ATTR.provider], [ATTR.responseModel]: attributes[ATTR.responseModel], [ATTR.endpoint]: attributes[ATTR.endpoint] };
+        if (entry.inputTokens !== undefined) tokens.record(entry.inputTokens, { ...base, [ATTR.tokenType]: 'input' });
+        if (entry.outputTokens !== undefined) tokens.record(entry.outputTokens, { ...base, [ATTR.tokenType]: 'output' });
+      }
       if (typeof entry.cost === 'number' && entry.cost > 0) cost.add(entry.cost, attributes);
     },
     retry(provider, code) {
