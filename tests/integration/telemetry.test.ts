@@ -10,6 +10,7 @@ import { METRIC_NAMES, type SwitchyardOptions } from '@switchyard/core';
 import { behaviors, startTestUpstream, type TestUpstream } from '@switchyard/testkit';
 import { createTelemetryRecorder, pointsOf, type TelemetryRecorder, useAsyncContext } from '../../packages/core/test/telemetry-recorder.js';
 import { ADAPTERS, callerKey, type Harness, post, readEvents, startHarness } from './harness.js';
+import { ChatSocket, replyText } from './ws-client.js';
 
 let undoContext: () => void;
 beforeAll(() => {
@@ -180,6 +181,48 @@ describe.each(ADAPTERS)('traces and metrics over %s', (adapter) => {
     expect(byKind(recorder.spans(), SpanKind.CLIENT)).toEqual([]);
     const requests = pointsOf(await recorder.metric(METRIC_NAMES.requests), { 'switchyard.endpoint': 'chatCompletions' });
     expect(requests.map((p) => [p.attributes['switchyard.outcome'], p.attributes['error.type'], p.value])).toEqual([['error', 'unknown_provider', 1]]);
+  });
+
+  it('/v1/messages (Anthropic Messages, translated to a chat upstream): a request span for the messages endpoint, its attempt under it', async () => {
+    const harness = await start((upstream) => ({ providers: { openai: { baseUrl: upstream.url } } }));
+    const key = callerKey();
+    const response = await post(
+      `${harness.url}/v1/messages`,
+      { model: 'general', max_tokens: 64, messages: [{ role: 'user', content: 'as anthropic' }] },
+      { 'x-api-key': key, 'anthropic-version': '2023-06-01', 'x-llm-provider': 'openai' },
+    );
+    expect(response.status).toBe(200);
+    const answer = (await response.json()) as { content: Array<{ text: string }> };
+    expect(answer.content[0]?.text).toBe('echo: as anthropic');
+    const all = await spans(3);
+    const [request] = byKind(all, SpanKind.INTERNAL);
+    const [attempt] = byKind(all, SpanKind.CLIENT);
+    expect(request!.attributes).toMatchObject({ 'switchyard.endpoint': 'messages', 'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': 'openai', 'gen_ai.request.model': 'gpt-5' });
+    expect(parentOf(attempt)).toBe(request!.spanContext().spanId);
+    expect(parentOf(request)).toBe(all.find((span) => span.name === APP_SPAN)?.spanContext().spanId);
+    expect(await recorder.everything()).not.toContain(key);
+  });
+
+  it('a WebSocket chat turn is a request of its own: a request span per turn, the attempt under it, counted on metrics', async () => {
+    const harness = await start((upstream) => ({ providers: { openai: { baseUrl: upstream.url } } }));
+    const key = callerKey();
+    const socket = await ChatSocket.open(harness.wsUrl, { headers: { 'x-llm-api-key': key } });
+    try {
+      expect(replyText(await socket.ask({ question: 'over the socket' }))).toBe('echo: over the socket');
+      expect(replyText(await socket.ask({ question: 'and again' }))).toBe('echo: and again');
+    } finally {
+      await socket.close();
+    }
+    const all = await spans(4);
+    const requests = byKind(all, SpanKind.INTERNAL);
+    const attempts = byKind(all, SpanKind.CLIENT);
+    expect(requests.map((span) => [span.name, span.attributes['switchyard.endpoint']])).toEqual([
+      ['chat gpt-5', 'chat'],
+      ['chat gpt-5', 'chat'],
+    ]);
+    expect(attempts.map((span) => parentOf(span)).sort()).toEqual(requests.map((span) => span.spanContext().spanId).sort());
+    expect(pointsOf(await recorder.metric(METRIC_NAMES.requests), { 'switchyard.endpoint': 'chat' })[0]?.value).toBe(2);
+    expect(await recorder.everything()).not.toContain(key);
   });
 
   it("req.llm calls in the app's own route: attempt spans straight under the app span", async () => {

@@ -3,7 +3,7 @@ import express, { type Express } from 'express';
 import Koa from 'koa';
 import koaCompress from 'koa-compress';
 import { pino, type Logger } from 'pino';
-import { createSwitchyard, hasOperatorKey, optionsFromEnv, redactLogEntry, redactSecrets, resolveConfig, type Switchyard, type SwitchyardOptions } from '@switchyard/core';
+import { createSwitchyard, hasOperatorKey, optionsFromEnv, redactLogEntry, redactSecrets, resolveConfig, type Switchyard, type SwitchyardOptions, type UpgradeServer } from '@switchyard/core';
 import { switchyard as expressSwitchyard } from '@switchyard/express';
 import { switchyard as koaSwitchyard } from '@switchyard/koa';
 import { startTestUpstream, type TestUpstream } from '@switchyard/testkit';
@@ -23,6 +23,8 @@ export interface Demo {
   koaApp: Koa;
   /** The embedded sandbox upstream, when no operator key is configured. */
   sandbox: TestUpstream | undefined;
+  /** Serves the WebSocket chat on a server of either app (the middleware's `attach`); returns a detach function. */
+  attach(server: UpgradeServer): () => void;
   logger: Logger;
   /** The OpenTelemetry SDK behind `/metrics` and OTLP export. */
   telemetry: DemoTelemetry;
@@ -102,6 +104,8 @@ export async function createDemo(options: DemoOptions = {}): Promise<Demo> {
     requestLogger.info(entry, 'request');
     stats?.record(entry);
   };
+  // The page's WebSocket switch: a browser cannot set headers on a socket, so its credentials come in the query.
+  routerOptions.queryCredentials = true;
   const instance = createSwitchyard(routerOptions);
   stats = createDemoStats(instance);
   const demoStats = stats;
@@ -111,7 +115,8 @@ export async function createDemo(options: DemoOptions = {}): Promise<Demo> {
   expressApp.disable('x-powered-by');
   // Switchyard's answers are SSE (never compressed) or small JSON: they are served before compression, which then
   // only wraps the page. Installed in front instead, it works too (tests/integration/streaming.test.ts), at a cost.
-  expressApp.use(expressSwitchyard(instance));
+  const middleware = expressSwitchyard(instance);
+  expressApp.use(middleware);
   expressApp.use(compression());
   const page = loadPage();
   expressApp.use((req, res, next) => {
@@ -163,6 +168,7 @@ export async function createDemo(options: DemoOptions = {}): Promise<Demo> {
     logger,
     telemetry,
     stats: demoStats,
+    attach: middleware.attach,
     async close() {
       demoStats.close();
       await instance.close();

@@ -14,6 +14,9 @@ const demo = await createDemo();
 demo.telemetry.register();
 const expressServer = createServer(demo.expressApp);
 const koaServer = createServer(demo.koaApp.callback());
+// The WebSocket chat (GET /api/chat upgrades) on both servers.
+demo.attach(expressServer);
+demo.attach(koaServer);
 const expressPort = await listen(expressServer, Number(process.env.PORT ?? 3000));
 const koaPort = await listen(koaServer, Number(process.env.KOA_PORT ?? 3001));
 
@@ -28,6 +31,7 @@ const lines = [
   '',
   'Try:',
   `  curl -N -X POST http://localhost:${expressPort}/api/chat -H 'Content-Type: application/json' -d '{"question":"hi","agent":"App","provider":"general"}'`,
+  `  or the same chat over a WebSocket at ws://localhost:${expressPort}/api/chat (one JSON frame per turn)`,
   '',
 ];
 process.stderr.write(`${lines.join('\n')}\n`);

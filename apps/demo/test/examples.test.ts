@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { startTestUpstream, type TestUpstream } from '@switchyard/testkit';
 
 const EXAMPLE = fileURLToPath(new URL('../examples/express-cjs.cjs', import.meta.url));
@@ -77,7 +78,25 @@ describe.skipIf(missing.length > 0)('examples/express-cjs.cjs', () => {
       .filter(Boolean)
       .map((frame) => JSON.parse(frame.slice('data: '.length)) as { type: string; content?: string });
     expect(events.filter((event) => event.type === 'reply').map((event) => event.content).join('')).toBe('echo: hi');
-    expect(events.at(-1)).toEqual({ type: 'end', finish_reason: 'stop' });
+    expect(events.at(-1)).toEqual({ type: 'end', content: '', finish_reason: 'stop' });
+  });
+
+  it('serves the WebSocket chat from the CommonJS build', async () => {
+    const ws = new WebSocket(`${example.url.replace('http', 'ws')}/api/chat`);
+    const events: Array<{ type: string; content?: unknown }> = [];
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => ws.send(JSON.stringify({ question: 'over cjs' })));
+      ws.on('message', (data) => {
+        const event = JSON.parse(data.toString()) as { type: string; content?: unknown };
+        events.push(event);
+        if (event.type === 'end') resolve();
+      });
+      ws.once('error', reject);
+    });
+    ws.close();
+    expect(events.filter((event) => event.type === 'reply').map((event) => event.content).join('')).toBe('echo: over cjs');
+    expect(events.at(-1)).toEqual({ type: 'end', content: '', finish_reason: 'stop' });
+    expect(upstream.lastRequest()?.headers.authorization).toBe(`Bearer ${operatorKey}`);
   });
 
   it('answers an LLM error with its status through Express 5 error handling', async () => {

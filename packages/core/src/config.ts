@@ -1,7 +1,10 @@
 import type { LookupFunction } from 'node:net';
 import { z } from 'zod';
 import type { RequestLogEntry } from './request-log.js';
+import { WIRES } from './protocols/conversation.js';
+import type { ReasoningParameter } from './protocols/codec.js';
 import type { Provider } from './providers/provider.js';
+import type { Wire } from './protocols/conversation.js';
 import { DEFAULT_PRICES, DEFAULT_PROVIDER_ORDER, DEFAULT_PROVIDERS } from './providers/provider-table.js';
 
 export const CLUSTERS = ['global', 'cn'] as const;
@@ -9,15 +12,29 @@ export type Cluster = (typeof CLUSTERS)[number];
 
 const clusterSchema = z.enum(CLUSTERS);
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+const wireSchema = z.enum(WIRES as [Wire, ...Wire[]]);
 const providerId = z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, 'provider ids are lower-case letters, digits, "-", "_" or "."');
 
 const providerSettingsSchema = z.object({
   /** Human-readable name, for `/api/providers`. */
   label: z.string().optional(),
-  /** Wire protocol. Only the OpenAI protocol is built in; other protocols plug in through `Provider`. */
-  protocol: z.literal('openai').default('openai'),
+  /** @deprecated Version 1's name for the `chat` wire; use `wires`. */
+  protocol: z.literal('openai').optional(),
+  /**
+   * The wires this provider speaks natively (SPEC §3), preferred first: `chat` (`/chat/completions`), `responses`
+   * (`/responses`), `messages` (Anthropic `/messages`). A request on one of them passes through; others are translated.
+   */
+  wires: z.array(wireSchema).min(1).default(['chat']),
   /** The base URL requests go to (without `/chat/completions`). */
   baseUrl: httpUrl,
+  /** A base URL per wire, where a wire is served elsewhere (DeepSeek's Anthropic Messages at `/anthropic`). */
+  wireBaseUrls: z.partialRecord(wireSchema, httpUrl).default({}),
+  /** Whether the `messages` wire has Anthropic's exact `/messages/count_tokens`; otherwise Switchyard estimates. */
+  countTokens: z.boolean().default(false),
+  /** How a chat upstream is asked to think, when a translated request asks for thinking. */
+  reasoningParameter: z.enum(['reasoning_effort', 'enable_thinking', 'thinking', 'none']).default('reasoning_effort'),
+  /** Whether a chat upstream honours Anthropic-style `cache_control` on content parts (kept there, dropped elsewhere). */
+  cacheControl: z.boolean().default(false),
   /** A base URL per cluster; one set for the running cluster also makes the provider reachable there by policy (egress). */
   clusterBaseUrls: z.partialRecord(clusterSchema, httpUrl).default({}),
   /** How the key is sent: `Authorization: Bearer`, Azure's `api-key`, or not at all. */
@@ -99,6 +116,8 @@ export type ProbeSettings = z.output<typeof probesSchema>;
 const pathsSchema = z.object({
   chat: z.string().startsWith('/').default('/api/chat'),
   chatCompletions: z.string().startsWith('/').default('/v1/chat/completions'),
+  messages: z.string().startsWith('/').default('/v1/messages'),
+  countTokens: z.string().startsWith('/').default('/v1/messages/count_tokens'),
   embeddings: z.string().startsWith('/').default('/v1/embeddings'),
   models: z.string().startsWith('/').default('/v1/models'),
   providers: z.string().startsWith('/').default('/api/providers'),
@@ -162,10 +181,14 @@ export const switchyardOptionsSchema = z.object({
   appTokens: z.array(z.string().min(1)).optional(),
   /** Accept `llm_provider`, `llm_api_key` and `llm_base_url` in the query of upgrade requests. */
   queryCredentials: z.boolean().default(false),
+  /** Origins (`https://app.example.com`) besides the server's own whose pages may open the WebSocket chat; `*` allows any. */
+  allowedOrigins: z.array(z.string().min(1)).default([]),
   paths: pathsSchema.default(pathsSchema.parse({})),
   limits: limitsSchema.default(limitsSchema.parse({})),
   /** Provider adapters by provider id, for providers that do not speak the OpenAI protocol. */
-  adapters: z.record(z.string(), z.custom<Provider>((value) => typeof value === 'object' && value !== null && 'doChat' in value, 'must implement Provider')).optional(),
+  adapters: z
+    .record(z.string(), z.custom<Provider>((value) => typeof value === 'object' && value !== null && ('doGenerate' in value || 'doChat' in value), 'must implement Provider (v2 doGenerate, or v1 doChat)'))
+    .optional(),
   /** Called once per request served, with a log entry that never carries a key. */
   onRequest: z.custom<(entry: RequestLogEntry) => void>((value) => typeof value === 'function', 'must be a function').optional(),
   /** Traces and metrics through OpenTelemetry (SPEC §10); `false` turns both off. */
@@ -195,9 +218,15 @@ export interface ModelName {
 export interface ResolvedProvider {
   id: string;
   label: string;
-  protocol: 'openai';
+  /** The wires it speaks natively, preferred first. */
+  wires: readonly Wire[];
   /** The base URL for this cluster. */
   baseUrl: string;
+  /** Base URLs of wires served elsewhere than `baseUrl`. */
+  wireBaseUrls: Readonly<Partial<Record<Wire, string>>>;
+  countTokens: boolean;
+  reasoningParameter: ReasoningParameter;
+  cacheControl: boolean;
   auth: 'bearer' | 'api-key' | 'none';
   apiKey: string | undefined;
   clusters: readonly Cluster[];
@@ -227,6 +256,8 @@ export interface ResolvedConfig {
   failover: readonly string[];
   appTokens: readonly string[] | undefined;
   queryCredentials: boolean;
+  /** Lower-cased, without a trailing slash. */
+  allowedOrigins: readonly string[];
   paths: Paths;
   limits: z.output<typeof limitsSchema>;
   telemetry: TelemetrySettings;
@@ -304,8 +335,12 @@ export function resolveConfig(options: SwitchyardOptions = {}): ResolvedConfig {
     providers.set(id, {
       id,
       label: p.label ?? id,
-      protocol: p.protocol,
+      wires: p.wires,
       baseUrl: clusterUrl ?? p.baseUrl,
+      wireBaseUrls: p.wireBaseUrls,
+      countTokens: p.countTokens,
+      reasoningParameter: p.reasoningParameter,
+      cacheControl: p.cacheControl,
       auth: p.auth,
       apiKey: p.apiKey,
       clusters: p.clusters,
@@ -347,6 +382,7 @@ export function resolveConfig(options: SwitchyardOptions = {}): ResolvedConfig {
     failover: o.failover,
     appTokens: o.appTokens,
     queryCredentials: o.queryCredentials,
+    allowedOrigins: o.allowedOrigins.map((origin) => origin.trim().toLowerCase().replace(/\/+$/, '')),
     paths: o.paths,
     limits: o.limits,
     telemetry: o.telemetry,
@@ -355,6 +391,8 @@ export function resolveConfig(options: SwitchyardOptions = {}): ResolvedConfig {
 
 const ENV_PROVIDERS: Array<{ id: string; key: string; baseUrl: string }> = [
   { id: 'openai', key: 'OPENAI_API_KEY', baseUrl: 'OPENAI_BASE_URL' },
+  { id: 'anthropic', key: 'ANTHROPIC_API_KEY', baseUrl: 'ANTHROPIC_BASE_URL' },
+  { id: 'deepseek', key: 'DEEPSEEK_API_KEY', baseUrl: 'DEEPSEEK_BASE_URL' },
   { id: 'gemini', key: 'GEMINI_API_KEY', baseUrl: 'GEMINI_BASE_URL' },
   { id: 'dashscope', key: 'DASHSCOPE_API_KEY', baseUrl: 'DASHSCOPE_BASE_URL' },
   { id: 'volcengine', key: 'ARK_API_KEY', baseUrl: 'ARK_BASE_URL' },

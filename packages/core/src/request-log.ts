@@ -10,6 +10,8 @@ export interface RequestLogEntry {
   path: string;
   /** The endpoint that served the request (`chat`, `chatCompletions`, …). */
   endpoint?: string | undefined;
+  /** Set to `websocket` for a chat turn that came over the WebSocket (one entry per turn); absent for plain HTTP. */
+  transport?: 'websocket' | undefined;
   status: number;
   durationMs: number;
   /** From the request's arrival to the first byte of the answer's body (headers excluded); absent when none was written. */

@@ -44,7 +44,7 @@ describe('a failure after the commit (SPEC §5): never a clean end, never retrie
     expect(events.map((event) => event.type)).toEqual(['id', 'route', 'reply', 'reply', 'error', 'end']);
     expect(events.filter((event) => event.type === 'reply').map((event) => event.content)).toEqual(['echo', ': one']);
     expect(events[4]).toMatchObject({ type: 'error', code });
-    expect(events[5]).toEqual({ type: 'end', finish_reason: 'error' });
+    expect(events[5]).toEqual({ type: 'end', content: '', finish_reason: 'error' });
     expect(upstream.requests).toHaveLength(1);
     // A truncated stream counts against the provider.
     expect(await failures()).toBe(before + 1);
@@ -73,7 +73,7 @@ describe('a failure after the commit (SPEC §5): never a clean end, never retrie
 
   it('a whole stream resets the run of failures', async () => {
     const answer = await post(`${served.base}/api/chat`, { question: 'fine' }, HEADERS);
-    expect(chatEvents(answer.text).at(-1)).toEqual({ type: 'end', finish_reason: 'stop' });
+    expect(chatEvents(answer.text).at(-1)).toEqual({ type: 'end', content: '', finish_reason: 'stop' });
     expect(await failures()).toBe(0);
   });
 });
