@@ -164,8 +164,7 @@ export function createChatObserver(options: { provider?: string | undefined } = 
       return observer.error;
     },
     get errorForwarded() {
-      // An error the observer read from a frame went by with the bytes; a cut-off or unparseable stream did not say so.
-      return observer.error !== undefined && observer.error.upstreamStatus !== undefined;
+      return observer.errorFrameSeen;
     },
     get complete() {
       return observer.complete;
