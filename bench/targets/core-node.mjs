@@ -5,7 +5,10 @@
 import { createSwitchyard, optionsFromEnv } from '@switchyard/core';
 import { switchyardEnv } from '../lib/reference.mjs';
 
-export async function createTarget({ upstreamUrl, switchyard = createSwitchyard(optionsFromEnv(switchyardEnv(upstreamUrl))) }) {
+/** The core on node:http, configured from the bench's env plus `extraEnv` (Redis, quotas: see the state targets) and `options`. */
+export async function createCoreTarget({ upstreamUrl }, extraEnv = {}, options = {}) {
+  const switchyard = createSwitchyard({ ...optionsFromEnv({ ...switchyardEnv(upstreamUrl), ...extraEnv }), ...options });
+  await switchyard.ready();
   function handler(req, res) {
     switchyard.handleNode(req, res).then(
       (handled) => {
@@ -18,4 +21,8 @@ export async function createTarget({ upstreamUrl, switchyard = createSwitchyard(
     );
   }
   return { handler, close: () => switchyard.close() };
+}
+
+export function createTarget(options) {
+  return createCoreTarget(options);
 }

@@ -106,7 +106,15 @@ export async function createDemo(options: DemoOptions = {}): Promise<Demo> {
   };
   // The page's WebSocket switch: a browser cannot set headers on a socket, so its credentials come in the query.
   routerOptions.queryCredentials = true;
+  // SPEC §9: say in the logs when this instance runs alone (Redis unreachable or slow) and when it rejoins.
+  routerOptions.onStateChange = (event) => {
+    const line = { state: event.mode, previous: event.previous, reason: event.reason, instance: event.instanceId, peers: event.peers };
+    if (event.mode === 'alone') logger.warn(line, 'shared state: running alone');
+    else logger.info(line, 'shared state: joined');
+  };
   const instance = createSwitchyard(routerOptions);
+  // Serve on shared state from the first request when Redis answers; never wait longer than one connection attempt.
+  await instance.ready();
   stats = createDemoStats(instance);
   const demoStats = stats;
   const metricsHandler = telemetry.metricsHandler;

@@ -1,5 +1,7 @@
 import type { LookupFunction } from 'node:net';
+import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import type { QuotaSettings, StateStatusEvent } from './state/types.js';
 import type { RequestLogEntry } from './request-log.js';
 import { WIRES } from './protocols/conversation.js';
 import type { ReasoningParameter } from './protocols/codec.js';
@@ -150,6 +152,52 @@ export type TelemetryOptions = z.input<typeof telemetrySchema>;
 /** OpenTelemetry settings, as `createSwitchyard` resolved them. */
 export type TelemetrySettings = z.output<typeof telemetrySchema>;
 
+const redisUrl = z.string().regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL');
+const redisClient = z.custom<Redis>(
+  (value) => typeof value === 'object' && value !== null && typeof (value as { duplicate?: unknown }).duplicate === 'function',
+  'must be an ioredis client',
+);
+const redisSettingsSchema = z
+  .object({
+    /** `redis://[[user]:password@]host[:port][/db]`, or `rediss://` for TLS. */
+    url: redisUrl.optional(),
+    /** An ioredis client whose settings (TLS, Sentinel, auth) Switchyard reuses for its own connections. */
+    client: redisClient.optional(),
+    /** Prefix of every key and of the pub/sub channel; instances that share state share it. */
+    keyPrefix: z.string().min(1).default('switchyard:'),
+    /** Deadline of every Redis command: a request never waits longer on Redis. */
+    commandTimeoutMs: msSchema.default(10),
+    /** How often an instance compares its breakers and probes with Redis, in case a published change was lost. */
+    reconcileMs: msSchema.default(5_000),
+    /** Deadline of a (re)connection attempt; start-up waits at most this long for Redis. */
+    connectTimeoutMs: msSchema.default(2_000),
+  })
+  .refine((settings) => settings.url !== undefined || settings.client !== undefined, 'needs a url or a client');
+export type RedisSettings = z.output<typeof redisSettingsSchema>;
+const redisSchema = z.union([redisUrl, redisClient, redisSettingsSchema]);
+
+const quotaLimitsSchema = z.object({
+  /** Requests in any sliding minute. */
+  requestsPerMinute: z.number().int().positive().optional(),
+  /** Input plus output tokens per UTC day. */
+  tokensPerDay: z.number().int().positive().optional(),
+  /** USD per UTC day, from the price table (`prices`); a model without a price costs nothing here. */
+  spendPerDay: z.number().positive().optional(),
+});
+
+const quotasSchema = z.object({
+  /** Limits of each app token (needs `appTokens`). */
+  appToken: quotaLimitsSchema.optional(),
+  /** Limits of each caller key (`X-LLM-Api-Key`); requests on an operator key have none. */
+  caller: quotaLimitsSchema.optional(),
+  /** HMAC secret for the hashes that name app tokens and caller keys in the state; required with `redis`. */
+  secret: z.string().min(16, 'use at least 16 characters').optional(),
+  /** Output tokens reserved for a request that sets no `max_tokens`. */
+  defaultOutputTokens: z.number().int().positive().default(1024),
+  /** A reservation never settled (its process died mid-call) is reclaimed after this long; default: `timeouts.totalMs` plus a minute. */
+  reservationTtlMs: msSchema.optional(),
+});
+
 export const switchyardOptionsSchema = z.object({
   /** Where this server runs: `global` or `cn` (mainland China). */
   cluster: clusterSchema.default('global'),
@@ -189,6 +237,15 @@ export const switchyardOptionsSchema = z.object({
   adapters: z
     .record(z.string(), z.custom<Provider>((value) => typeof value === 'object' && value !== null && ('doGenerate' in value || 'doChat' in value), 'must implement Provider (v2 doGenerate, or v1 doChat)'))
     .optional(),
+  /**
+   * Shared state for many instances (SPEC §9): a `redis://` URL, an ioredis client, or settings. Unset: in-process
+   * state, one instance.
+   */
+  redis: redisSchema.optional(),
+  /** Limits per app token and per caller key: requests per minute, tokens and spend per UTC day (SPEC §9). */
+  quotas: quotasSchema.optional(),
+  /** Called when the shared state's standing changes (joined Redis, running alone, rejoined), for the operator's logs. */
+  onStateChange: z.custom<(event: StateStatusEvent) => void>((value) => typeof value === 'function', 'must be a function').optional(),
   /** Called once per request served, with a log entry that never carries a key. */
   onRequest: z.custom<(entry: RequestLogEntry) => void>((value) => typeof value === 'function', 'must be a function').optional(),
   /** Traces and metrics through OpenTelemetry (SPEC §10); `false` turns both off. */
@@ -260,6 +317,10 @@ export interface ResolvedConfig {
   allowedOrigins: readonly string[];
   paths: Paths;
   limits: z.output<typeof limitsSchema>;
+  /** Where shared state lives; undefined: in this process. */
+  redis: RedisSettings | undefined;
+  /** Limits per app token and per caller; undefined when none is set. */
+  quotas: QuotaSettings | undefined;
   telemetry: TelemetrySettings;
 }
 
@@ -358,6 +419,8 @@ export function resolveConfig(options: SwitchyardOptions = {}): ResolvedConfig {
   for (const [name, agent] of Object.entries(o.agents)) {
     if (!agent.tier) issues.push(`agents.${name}.tier: required`);
   }
+  const redis = o.redis === undefined ? undefined : typeof o.redis === 'string' ? redisSettingsSchema.parse({ url: o.redis }) : 'duplicate' in o.redis ? redisSettingsSchema.parse({ client: o.redis }) : o.redis;
+  const quotas = resolveQuotas(o, redis !== undefined, issues);
   if (issues.length > 0) throw new SwitchyardConfigError(issues);
   const existingDefaults = defaultProviders.filter((id) => providers.has(id));
   if (existingDefaults.length === 0) {
@@ -386,6 +449,25 @@ export function resolveConfig(options: SwitchyardOptions = {}): ResolvedConfig {
     paths: o.paths,
     limits: o.limits,
     telemetry: o.telemetry,
+    redis,
+    quotas,
+  };
+}
+
+function resolveQuotas(o: ParsedOptions, shared: boolean, issues: string[]): QuotaSettings | undefined {
+  const quotas = o.quotas;
+  const limited = (limits: z.output<typeof quotaLimitsSchema> | undefined) =>
+    limits !== undefined && (limits.requestsPerMinute !== undefined || limits.tokensPerDay !== undefined || limits.spendPerDay !== undefined);
+  if (!quotas || (!limited(quotas.appToken) && !limited(quotas.caller))) return undefined;
+  if (limited(quotas.appToken) && !o.appTokens) issues.push('quotas.appToken: limits per app token need appTokens');
+  // Instances must hash tokens and keys alike to count them together; a per-process random secret would not.
+  if (shared && !quotas.secret) issues.push('quotas.secret: required with redis, so every instance names app tokens and caller keys by the same hash');
+  return {
+    appToken: limited(quotas.appToken) ? quotas.appToken : undefined,
+    caller: limited(quotas.caller) ? quotas.caller : undefined,
+    secret: quotas.secret,
+    defaultOutputTokens: quotas.defaultOutputTokens,
+    reservationTtlMs: quotas.reservationTtlMs ?? o.timeouts.totalMs + 60_000,
   };
 }
 
@@ -406,7 +488,13 @@ function list(value: string | undefined): string[] | undefined {
     .filter(Boolean);
 }
 
-/** Options from the environment of SPEC §8 (`LLM_CLUSTER`, operator keys and relays, allowlist, app tokens, failover, content capture). */
+/**
+ * Options from the environment of SPEC §8: `LLM_CLUSTER`, operator keys and relays, allowlist, app tokens, failover,
+ * `REDIS_URL` (with `SWITCHYARD_REDIS_TIMEOUT_MS`, `SWITCHYARD_REDIS_PREFIX`), quotas (`SWITCHYARD_APP_TOKEN_*`, `SWITCHYARD_CALLER_*`: `RPM`, `TOKENS_PER_DAY`, `SPEND_PER_DAY`;
+ * `SWITCHYARD_QUOTA_SECRET`) the breaker (`SWITCHYARD_BREAKER_FAILURES`, `SWITCHYARD_BREAKER_COOLDOWN_MS`) and content capture
+ * (`OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`).
+ * Throws `SwitchyardConfigError` naming every variable that is not a number where one is needed.
+ */
 export function optionsFromEnv(env: Record<string, string | undefined> = process.env): SwitchyardOptions {
   // Unset and empty both mean the default, as for the other variables.
   const cluster = (env.LLM_CLUSTER?.trim() || 'global') as Cluster;
@@ -430,6 +518,36 @@ export function optionsFromEnv(env: Record<string, string | undefined> = process
   if (failover) options.failover = failover;
   // The OpenTelemetry GenAI instrumentations' own switch for recording prompts and answers (off unless "true").
   if (env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT?.trim().toLowerCase() === 'true') options.telemetry = { captureContent: true };
+  const issues: string[] = [];
+  const number = (name: string, integer = true): number | undefined => {
+    const raw = env[name]?.trim();
+    if (!raw) return undefined;
+    const value = Number(raw);
+    if (!(value > 0) || (integer && !Number.isInteger(value))) {
+      issues.push(`${name}: must be a positive ${integer ? 'whole ' : ''}number`);
+      return undefined;
+    }
+    return value;
+  };
+  const redis = env.REDIS_URL?.trim();
+  const commandTimeoutMs = number('SWITCHYARD_REDIS_TIMEOUT_MS');
+  const keyPrefix = env.SWITCHYARD_REDIS_PREFIX?.trim();
+  if (redis) options.redis = commandTimeoutMs || keyPrefix ? { url: redis, commandTimeoutMs, keyPrefix: keyPrefix || undefined } : redis;
+  const breaker = { failureThreshold: number('SWITCHYARD_BREAKER_FAILURES'), cooldownMs: number('SWITCHYARD_BREAKER_COOLDOWN_MS') };
+  if (breaker.failureThreshold !== undefined || breaker.cooldownMs !== undefined) options.breaker = breaker;
+  const limitsFrom = (scope: string) => {
+    const limits = {
+      requestsPerMinute: number(`SWITCHYARD_${scope}_RPM`),
+      tokensPerDay: number(`SWITCHYARD_${scope}_TOKENS_PER_DAY`),
+      spendPerDay: number(`SWITCHYARD_${scope}_SPEND_PER_DAY`, false),
+    };
+    return Object.values(limits).some((value) => value !== undefined) ? limits : undefined;
+  };
+  const appToken = limitsFrom('APP_TOKEN');
+  const caller = limitsFrom('CALLER');
+  const secret = env.SWITCHYARD_QUOTA_SECRET?.trim();
+  if (appToken || caller) options.quotas = { appToken, caller, ...(secret ? { secret } : {}) };
+  if (issues.length > 0) throw new SwitchyardConfigError(issues);
   return options;
 }
 

@@ -30,6 +30,10 @@ export interface RequestLogEntry {
   reasoningTokens?: number | undefined;
   /** USD, from the price table; null for a model without a known price. */
   cost?: number | null | undefined;
+  /** How long the request waited for its quota reservation (a Redis round trip when shared); absent without quotas. */
+  quotaMs?: number | undefined;
+  /** `alone` when this instance has Redis configured but served the request on its own state (SPEC §9). */
+  sharedState?: 'alone' | undefined;
   /** Set when the stream failed after the commit point. */
   streamError?: ErrorCode | undefined;
   clientAborted?: boolean | undefined;

@@ -22,6 +22,10 @@ import { asProviderV2, type ProviderV2 } from './providers/provider.js';
 import { createHealthRegistry, type HealthRegistry } from './reachability/health-registry.js';
 import { type RequestView, type ResolveOptions, resolveRoute } from './router/resolve.js';
 import type { Route } from './router/route.js';
+import { createMemoryState } from './state/memory-state.js';
+import { createQuotaGate } from './state/quotas.js';
+import { createRedisState } from './state/redis-state.js';
+import type { SharedState } from './state/types.js';
 import type { MetricSources } from './telemetry/metrics.js';
 import { createTelemetry, type RequestTrace } from './telemetry/telemetry.js';
 
@@ -55,6 +59,10 @@ export interface Switchyard {
   readonly dispatcher: UpstreamDispatcher;
   /** Breakers, passive health and probes per provider (SPEC §3, §5). */
   readonly health: HealthRegistry;
+  /** Where breakers, probes and quota counters live: this process, or Redis shared by many (SPEC §9). */
+  readonly state: SharedState;
+  /** Resolves once the shared state has joined Redis, or runs alone for now (bounded by `redis.connectTimeoutMs`); never rejects. */
+  ready(): Promise<void>;
   /** Resolves a route from a request view (SPEC §2). */
   resolve(view: RequestView, options?: ResolveOptions): Route;
   /** The provider a route goes through (a v1 adapter is wrapped as v2). */
@@ -96,8 +104,8 @@ function digest(token: string): Buffer {
   return createHash('sha256').update(token).digest();
 }
 
-/** What the metrics' gauges read: breakers and probes from the registry, and the model ids the configuration knows. */
-function metricSources(config: ResolvedConfig, health: HealthRegistry): MetricSources {
+/** What the metrics' gauges read: breakers and probes from the registry, shared state's standing, and the model ids the configuration knows. */
+function metricSources(config: ResolvedConfig, health: HealthRegistry, state: SharedState): MetricSources {
   const knownModels = new Set(Object.keys(config.prices));
   for (const provider of config.providers.values()) {
     for (const candidates of Object.values(provider.tiers)) for (const model of candidates) knownModels.add(model);
@@ -112,6 +120,8 @@ function metricSources(config: ResolvedConfig, health: HealthRegistry): MetricSo
         yield { id, breaker: breaker.state, probe: probe && { reachable: probe.status === 'reachable', latencyMs: probe.latencyMs } };
       }
     },
+    // Up while Redis answers; down while this instance serves on its own state (SPEC §9).
+    sharedState: state.store === 'redis' ? () => ({ up: state.status().mode === 'shared', backend: 'redis' }) : undefined,
   };
 }
 
@@ -157,10 +167,13 @@ export function createSwitchyard(options: SwitchyardOptions = {}): Switchyard {
     lookup: options.lookup,
   });
   const openai = createOpenAIProvider({ dispatcher, timeouts: config.timeouts });
-  const health = createHealthRegistry({ config, lookup: options.lookup });
+  const state = config.redis ? createRedisState(config.redis) : createMemoryState();
+  if (options.onStateChange) state.onStatus(options.onStateChange);
+  const health = createHealthRegistry({ config, lookup: options.lookup, state });
+  const quotas = createQuotaGate(config.quotas, state, config.prices);
   // Fire and forget: start-up never waits for a probe, and a failed probe is only a result.
   health.warm();
-  const telemetry = createTelemetry({ settings: config.telemetry, sources: metricSources(config, health) });
+  const telemetry = createTelemetry({ settings: config.telemetry, sources: metricSources(config, health, state) });
   const adapters: Record<string, ProviderV2> = {};
   for (const [id, adapter] of Object.entries(options.adapters ?? {})) adapters[id] = asProviderV2(adapter);
   const runtime: SwitchyardRuntime = {
@@ -168,6 +181,8 @@ export function createSwitchyard(options: SwitchyardOptions = {}): Switchyard {
     dispatcher,
     health,
     telemetry,
+    state,
+    quotas,
     providerFor: (route) => adapters[route.provider.id] ?? openai,
   };
   const onRequest = options.onRequest;
@@ -210,10 +225,13 @@ export function createSwitchyard(options: SwitchyardOptions = {}): Switchyard {
 
   /**
    * Completes a request's log entry and hands it to its consumers, once per request (an HTTP request or a WebSocket
-   * turn): `onRequest` with every secret the caller sent masked, then the metrics and the request span.
+   * turn): the quota held before the upstream call is settled, `onRequest` gets the entry with every secret the caller
+   * sent masked, then the metrics and the request span read it.
    */
   function report(context: ChatTurnContext, started: number, firstWriteAt: number | undefined, secrets: readonly (string | undefined)[] = [], trace = turnTraces.get(context)): void {
     const { log, attempts } = context;
+    if (context.reservation) quotas?.settle(context.reservation, log, attempts.some((attempt) => attempt.status === 'ok'));
+    if (state.store === 'redis' && state.status().mode === 'alone') log.sharedState = 'alone';
     if (attempts.length > 0) {
       log.attempts = attempts.length;
       // The provider that answered, on every endpoint (after a failover it is not the route's).
@@ -299,13 +317,14 @@ export function createSwitchyard(options: SwitchyardOptions = {}): Switchyard {
       requestId,
       log: { requestId, method, path, status: 0, durationMs: 0 },
       attempts: [],
+      reservation: undefined,
     };
   }
 
   /** A context for one WebSocket chat turn: each turn is a request of its own (id, log entry, attempts). */
   function turnContext(method: string, path: string, headers: EndpointContext['headers'], query: URLSearchParams | undefined): ChatTurnContext {
     const requestId = randomUUID();
-    return { runtime, headers, query, requestId, log: { requestId, method, path, endpoint: 'chat', status: 0, durationMs: 0 }, attempts: [] };
+    return { runtime, headers, query, requestId, log: { requestId, method, path, endpoint: 'chat', status: 0, durationMs: 0 }, attempts: [], reservation: undefined };
   }
 
   function queryOf(url: string | undefined, headers: EndpointContext['headers']): URLSearchParams | undefined {
@@ -325,6 +344,8 @@ export function createSwitchyard(options: SwitchyardOptions = {}): Switchyard {
     config,
     dispatcher,
     health,
+    state,
+    ready: () => state.ready(),
     resolve: (view, resolveOptions) => resolveRoute(config, view, resolveOptions),
     providerFor: runtime.providerFor,
     matches: (method, path) => endpoints.has(`${method} ${path}`),
@@ -397,6 +418,7 @@ export function createSwitchyard(options: SwitchyardOptions = {}): Switchyard {
         sockets.close();
         telemetry.close();
         health.close();
+        await state.close();
         await dispatcher.close();
       })();
       return closing;

@@ -5,7 +5,7 @@
 import { metrics, ProxyTracerProvider, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { AlwaysOffSampler, BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { behaviors, startTestUpstream, type TestUpstream } from '@switchyard/testkit';
+import { behaviors, findRedisServer, startTestRedis, startTestUpstream, type TestUpstream } from '@switchyard/testkit';
 import { createSwitchyard, METRIC_NAMES, type SwitchyardOptions } from '../src/index.js';
 import { chatEvents, post, serve, type Served, testKey } from './harness.js';
 import { createTelemetryRecorder, pointsOf, registerGlobally, type TelemetryRecorder, useAsyncContext } from './telemetry-recorder.js';
@@ -259,5 +259,31 @@ describe('absent or off', () => {
       undo();
       await recorder.shutdown();
     }
+  });
+});
+
+describe('the shared-state gauge (SPEC §9, §10)', () => {
+  // CI installs redis-server; a machine without it skips this part.
+  const skip = !findRedisServer() && !process.env.CI;
+
+  it.skipIf(skip)('1 while Redis answers, 0 while the instance runs alone, 1 again once it rejoins; absent without redis', async () => {
+    const redis = await startTestRedis();
+    const recorder = createTelemetryRecorder();
+    try {
+      const { switchyard } = await start({ redis: { url: redis.url, keyPrefix: `t-${Date.now()}:`, reconcileMs: 200, connectTimeoutMs: 200 } }, recorder);
+      await switchyard.ready();
+      const up = async () => pointsOf(await recorder.metric(METRIC_NAMES.sharedStateUp)).map((point) => [point.attributes['switchyard.shared_state.backend'], point.value]);
+      expect(await up()).toEqual([['redis', 1]]);
+      await redis.stop();
+      await expect.poll(up, { timeout: 10_000 }).toEqual([['redis', 0]]);
+      await redis.start();
+      await expect.poll(up, { timeout: 10_000 }).toEqual([['redis', 1]]);
+    } finally {
+      await redis.close();
+    }
+    const local = createTelemetryRecorder();
+    await start({}, local);
+    expect(await local.metric(METRIC_NAMES.sharedStateUp)).toBeUndefined();
+    expect(await local.metric(METRIC_NAMES.breakerState)).toBeDefined();
   });
 });

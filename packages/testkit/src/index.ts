@@ -32,3 +32,4 @@ export {
   type ProviderErrorResponse,
 } from './provider-errors.js';
 export { ECHO_PREFIX, echoEmbedding, splitIntoChunks } from './echo.js';
+export { findRedisServer, startTestRedis, type TestRedis, type TestRedisOptions } from './redis-server.js';

@@ -9,7 +9,8 @@ import type { Usage } from '../stream/parts.js';
 import { type Generation, generate, generationParts } from '../router/generate.js';
 import { type ChatEvent, chatErrorEvent, encodeChatEvent } from '../stream/sse-encoder.js';
 import { toSwitchyardError } from '../upstream-errors.js';
-import { recordUsage, type Endpoint, type EndpointContext } from './endpoint-context.js';
+import { recordUsage, retryAfterHeader, type Endpoint, type EndpointContext } from './endpoint-context.js';
+import { reserveQuota } from './quota-check.js';
 import { SSE_HEADERS } from './forward.js';
 import type { BodyProblem } from './request-body.js';
 
@@ -25,6 +26,8 @@ export const CHAT_ERROR_NUMBERS = {
   invalid_request: -8,
   missing_api_key: -10,
   unauthorized: -11,
+  rate_limited: -12,
+  budget_exceeded: -13,
 } as const;
 
 /** A chat message as `/api/chat` accepts it in `messages`. */
@@ -62,7 +65,7 @@ export function chatErrorBody(number: number, error: SwitchyardError): { success
 function writeInputError(context: EndpointContext, number: number, error: SwitchyardError): void {
   context.log.status = error.status;
   context.log.code = error.code;
-  context.sink.writeHead(error.status, { 'content-type': 'application/json; charset=utf-8' });
+  context.sink.writeHead(error.status, { 'content-type': 'application/json; charset=utf-8', ...retryAfterHeader(error) });
   context.sink.end(JSON.stringify(chatErrorBody(number, error)));
 }
 
@@ -122,7 +125,7 @@ export interface ChatEventSink {
 }
 
 /** One chat turn as the turn logic sees it: the request's headers and query (credentials), its log entry and attempts. */
-export type ChatTurnContext = Pick<EndpointContext, 'runtime' | 'headers' | 'query' | 'requestId' | 'log' | 'attempts'>;
+export type ChatTurnContext = Pick<EndpointContext, 'runtime' | 'headers' | 'query' | 'requestId' | 'log' | 'attempts' | 'reservation'>;
 
 /** The SSE side of `POST /api/chat`: events as `data:` frames on the endpoint's response. */
 function sseEvents(context: EndpointContext): ChatEventSink {
@@ -164,6 +167,7 @@ export async function runChatTurn(context: ChatTurnContext, turnBody: () => Prom
     const agent = agentFor(config, body.agent);
     const history = parseMessages(body.messages);
     route = resolveRoute(config, { headers: context.headers, query: context.query, requested: body.provider }, { defaultTier: agent.tier });
+    await reserveQuota(context, route, body);
     let system = agent.systemPrompt;
     if (typeof body.language === 'string' && body.language.trim() !== '') system = `${system}\nAnswer in ${body.language.trim().slice(0, 32)}.`.trim();
     messages = [...(system ? [{ role: 'system' as const, content: system }] : []), ...history, { role: 'user', content: question }];

@@ -1,5 +1,6 @@
 import type { ResolvedConfig } from '../config.js';
 import type { UpstreamDispatcher } from '../dispatch/dispatcher.js';
+import type { SwitchyardError } from '../errors.js';
 import type { RequestLogEntry } from '../request-log.js';
 import type { ProviderV2 } from '../providers/provider.js';
 import type { HealthRegistry } from '../reachability/health-registry.js';
@@ -7,6 +8,8 @@ import type { AttemptRecord } from '../router/attempts.js';
 import type { HeaderBag } from '../router/resolve.js';
 import type { Route } from '../router/route.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
+import type { QuotaGate } from '../state/quotas.js';
+import type { Reservation, SharedState } from '../state/types.js';
 import { computeCost } from '../stream/cost.js';
 import type { Usage } from '../stream/parts.js';
 import type { ResponseSink } from './response-sink.js';
@@ -21,6 +24,10 @@ export interface SwitchyardRuntime {
   readonly health?: HealthRegistry | undefined;
   /** Spans and metrics (SPEC §10); absent: none. */
   readonly telemetry?: Telemetry | undefined;
+  /** Breakers, probes and quota counters beyond one request: in memory, or shared through Redis (SPEC §9). */
+  readonly state?: SharedState | undefined;
+  /** Limits per app token and per caller; absent when none is configured. */
+  readonly quotas?: QuotaGate | undefined;
   /** The provider a route goes through, as a v2 provider (v1 adapters are wrapped). */
   providerFor(route: Route): ProviderV2;
 }
@@ -38,6 +45,8 @@ export interface EndpointContext {
   requestId: string;
   log: RequestLogEntry;
   attempts: AttemptRecord[];
+  /** The quota this request holds until it is settled at its end (SPEC §9). */
+  reservation?: Reservation | undefined;
 }
 
 export type { RequestLogEntry };
@@ -45,6 +54,11 @@ export type { RequestLogEntry };
 export type Endpoint = (context: EndpointContext) => Promise<void>;
 
 export { errorHeaders } from '../protocols/error-headers.js';
+
+/** `Retry-After` in whole seconds, for an error that says how long to wait. */
+export function retryAfterHeader(error: SwitchyardError): Record<string, string> {
+  return error.retryAfterMs === undefined ? {} : { 'retry-after': String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))) };
+}
 
 /** Puts an answer's usage and cost on the request's log entry, where request-level consumers read it. */
 export function recordUsage(context: Pick<EndpointContext, 'log' | 'runtime'>, model: string, usage: Usage | undefined): void {

@@ -13,6 +13,7 @@ import { type HeaderBag, resolveRoute } from '../router/resolve.js';
 import type { Route } from '../router/route.js';
 import { type Endpoint, type EndpointContext, writeWireError } from './endpoint-context.js';
 import { forwardStream, forwardTranslated, forwardWhole } from './forward.js';
+import { reserveQuota } from './quota-check.js';
 import { readBody } from '../providers/openai-provider.js';
 import { estimateInputTokens } from '../protocols/token-estimate.js';
 
@@ -53,6 +54,7 @@ export function generationEndpoint(wire: Wire): Endpoint {
       const body = await context.body();
       const checked = codec.check(body);
       const route = resolveFor(context, wire, checked.model);
+      await reserveQuota(context, route, body);
       const headers = protocolHeaders(context.headers, wire);
       const outcome = await runAttempts(
         route,

@@ -10,6 +10,7 @@ import type { Route } from '../router/route.js';
 import { type Endpoint, type EndpointContext, writeWireError } from './endpoint-context.js';
 import { chatCodec } from '../protocols/chat/index.js';
 import { forwardWhole } from './forward.js';
+import { reserveQuota } from './quota-check.js';
 
 export { SSE_HEADERS } from './forward.js';
 export { isEventStream } from '../router/generate.js';
@@ -28,6 +29,7 @@ async function routeAndCall(
   const route = resolveRoute(context.runtime.config, { headers: context.headers, query: context.query, requested: body.model }, { defaultTier });
   context.log.keySource = route.keySource;
   context.log.provider = route.provider.id;
+  await reserveQuota(context, route, body);
   const signal = context.sink.signal;
   const outcome = await runAttempts(
     route,

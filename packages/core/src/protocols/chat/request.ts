@@ -282,6 +282,9 @@ function applyReasoning(out: JsonObject, conversation: Conversation, target: Tra
   }
 }
 
+/** The chat dialects whose answers carry `reasoning_content`, and which take it back in the history. */
+const REPLAYS_REASONING: ReadonlySet<string> = new Set(['enable_thinking', 'thinking', 'none']);
+
 /** A Chat Completions request body for `target` from a Conversation. */
 export function encodeChatRequest(conversation: Conversation, target: TranslationTarget): JsonObject {
   const keepCache = target.cacheControl === true;
@@ -291,12 +294,16 @@ export function encodeChatRequest(conversation: Conversation, target: Translatio
     if (message.role === 'assistant') {
       const text: TextContent[] = [];
       const calls: JsonObject[] = [];
+      let reasoning = '';
       for (const part of message.content) {
         if (part.type === 'text') text.push(part);
         else if (part.type === 'tool-call') calls.push({ id: part.id, type: 'function', function: { name: part.name, arguments: part.arguments } });
-        // Earlier reasoning is not sent back: Chat Completions has no standard field for it, and the model does not need it.
+        else if (part.type === 'reasoning') reasoning += part.text;
       }
       const out: JsonObject = { role: 'assistant', content: text.length > 0 ? chatContent(text, keepCache) : null };
+      // Providers that stream `reasoning_content` (DeepSeek, DashScope, Ark) refuse a thinking-mode tool loop whose history lacks it,
+      // and ignore it where not needed; standard Chat Completions (OpenAI, Gemini) has no such field.
+      if (reasoning !== '' && REPLAYS_REASONING.has(target.reasoningParameter ?? 'reasoning_effort')) out.reasoning_content = reasoning;
       if (calls.length > 0) out.tool_calls = calls;
       if (text.length > 0 || calls.length > 0) messages.push(out);
       return;

@@ -16,6 +16,7 @@ const TYPES: Readonly<Record<ErrorCode, string>> = {
   payload_too_large: 'request_too_large',
   insufficient_quota: 'billing_error',
   rate_limited: 'rate_limit_error',
+  budget_exceeded: 'rate_limit_error',
   upstream_error: 'api_error',
   provider_unreachable: 'api_error',
   upstream_timeout: 'timeout_error',

@@ -8,6 +8,8 @@ import {
   type Conversation,
   type ConversationMessage,
   type ImageContent,
+  type ReasoningEffort,
+  type ResponseFormat,
   type TextContent,
   type ToolChoice,
   type ToolDefinition,
@@ -56,7 +58,10 @@ export function checkCountTokensRequest(body: JsonObject): CheckedRequest {
 
 /** Fields a translation drops without a word: delivery, bookkeeping, or server-side context housekeeping. */
 const ADVISORY = new Set(['model', 'messages', 'stream', 'service_tier', 'context_management', 'metadata', 'max_tokens', 'inference_geo']);
-const KNOWN = new Set(['system', 'temperature', 'top_p', 'top_k', 'stop_sequences', 'tools', 'tool_choice', 'thinking', 'output_format']);
+const KNOWN = new Set(['system', 'temperature', 'top_p', 'top_k', 'stop_sequences', 'tools', 'tool_choice', 'thinking', 'output_format', 'output_config']);
+
+/** Anthropic's `output_config.effort` levels, as the wire-neutral efforts say them (`xhigh` and `max` are the top one there). */
+const EFFORTS: Readonly<Record<string, ReasoningEffort>> = { low: 'low', medium: 'medium', high: 'high', xhigh: 'high', max: 'high' };
 
 function cacheOf(value: unknown): CacheControl | undefined {
   return isRecord(value) && value.type === 'ephemeral' ? { type: 'ephemeral', ...(typeof value.ttl === 'string' ? { ttl: value.ttl } : {}) } : undefined;
@@ -135,10 +140,17 @@ function blocksOf(message: Record<string, unknown>, at: string, target: Translat
   return parts;
 }
 
+// Claude Code's attribution line, meant for Anthropic's billing alone: its hash changes per request, so passed on it would
+// break every other provider's prefix cache (and Anthropic refuses it from anyone but Claude Code).
+const BILLING_LINE = /^x-anthropic-billing-header:[^\n]*(?:\n|$)/;
+
 function systemOf(system: unknown): TextContent[] {
   if (system === undefined || system === null) return [];
-  if (typeof system === 'string') return system === '' ? [] : [{ type: 'text', text: system }];
-  return (system as Array<Record<string, unknown>>).map((block) => withCache({ type: 'text' as const, text: block.text as string }, cacheOf(block.cache_control)));
+  const blocks = typeof system === 'string' ? [{ text: system }] : (system as Array<Record<string, unknown>>);
+  return blocks.flatMap((block) => {
+    const text = (block.text as string).replace(BILLING_LINE, '');
+    return text === '' ? [] : [withCache({ type: 'text' as const, text }, cacheOf(block.cache_control))];
+  });
 }
 
 function toolsOf(raw: unknown, target: TranslationTarget): ToolDefinition[] | undefined {
@@ -178,6 +190,32 @@ function toolChoiceOf(raw: unknown): { choice?: ToolChoice; parallel?: boolean }
     default:
       return invalid('tool_choice.type must be auto, any, tool or none.', HINT, 'tool_choice.type');
   }
+}
+
+/** `output_config` (Claude Code sends `{effort}` with every request): the effort of its thinking, and a JSON schema for the answer. */
+function outputConfigOf(raw: unknown, target: TranslationTarget): { effort?: ReasoningEffort; format?: ResponseFormat } {
+  if (raw === undefined || raw === null) return {};
+  if (!isRecord(raw)) return invalid('output_config must be an object such as {"effort": "high"}.', HINT, 'output_config');
+  const out: { effort?: ReasoningEffort; format?: ResponseFormat } = {};
+  for (const [key, value] of Object.entries(raw)) {
+    if (value === undefined || value === null) continue;
+    if (key === 'effort') {
+      const effort = typeof value === 'string' ? EFFORTS[value] : undefined;
+      if (effort === undefined) return invalid('output_config.effort must be one of low, medium, high, xhigh, max.', HINT, 'output_config.effort');
+      out.effort = effort;
+    } else if (key === 'format') {
+      out.format = formatOf(value, 'output_config.format');
+    } else {
+      untranslatable(`The "output_config.${key}" parameter`, target, `output_config.${key}`);
+    }
+  }
+  return out;
+}
+
+function formatOf(raw: unknown, param: string): ResponseFormat | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (!isRecord(raw) || raw.type !== 'json_schema' || !isRecord(raw.schema)) return invalid(`${param} must be {"type": "json_schema", "schema": {...}}.`, HINT, param);
+  return { type: 'json_schema', name: 'response', schema: raw.schema };
 }
 
 function numberOf(body: JsonObject, key: string): number | undefined {
@@ -226,14 +264,17 @@ export function decodeMessagesRequest(body: JsonObject, target: TranslationTarge
     if (!body.stop_sequences.every((item) => typeof item === 'string')) invalid('stop_sequences must be strings.', HINT, 'stop_sequences');
     conversation.stop = body.stop_sequences as string[];
   }
+  const output = outputConfigOf(body.output_config, target);
   const thinking = body.thinking;
+  // The effort rides on thinking: without thinking it only tunes how much the model writes, which a chat upstream leaves to the model.
+  const effort = output.effort ? { effort: output.effort } : {};
   if (isRecord(thinking)) {
-    if (thinking.type === 'enabled') conversation.reasoning = { enabled: true, ...(typeof thinking.budget_tokens === 'number' ? { budgetTokens: thinking.budget_tokens } : {}) };
-    else if (thinking.type === 'adaptive') conversation.reasoning = { enabled: true };
+    if (thinking.type === 'enabled') conversation.reasoning = { enabled: true, ...effort, ...(typeof thinking.budget_tokens === 'number' ? { budgetTokens: thinking.budget_tokens } : {}) };
+    else if (thinking.type === 'adaptive') conversation.reasoning = { enabled: true, ...effort };
     else if (thinking.type === 'disabled') conversation.reasoning = { enabled: false };
   }
-  const format = body.output_format;
-  if (isRecord(format) && format.type === 'json_schema' && isRecord(format.schema)) conversation.responseFormat = { type: 'json_schema', name: 'response', schema: format.schema };
+  const format = formatOf(body.output_format, 'output_format') ?? output.format;
+  if (format) conversation.responseFormat = format;
   const metadata = body.metadata;
   if (isRecord(metadata) && typeof metadata.user_id === 'string' && metadata.user_id !== '') conversation.user = metadata.user_id;
   return conversation;
