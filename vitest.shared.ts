@@ -1,8 +1,11 @@
 import { basename } from 'node:path';
 import type { ViteUserConfig } from 'vitest/config';
 
-/** Tests read workspace packages from src through the `@switchyard/source` export condition. */
-const conditions = ['@switchyard/source', 'module', 'node', 'development|production'];
+/**
+ * Tests read workspace packages from src through the `@switchyard/source` export condition. No `module` condition:
+ * dependencies resolve as Node resolves them (OpenTelemetry's `module` builds are for bundlers and do not load in Node).
+ */
+const conditions = ['@switchyard/source', 'node', 'development|production'];
 
 export function sharedProject(dir: string): ViteUserConfig {
   return {

@@ -32,6 +32,11 @@ export const TARGETS = [
   { id: 'core-node', label: 'core on node:http', kind: 'subject', minimal: 'proxy' },
   { id: 'demo-express', label: 'demo Express', kind: 'subject', minimal: 'express-min' },
   { id: 'demo-koa', label: 'demo Koa', kind: 'subject', minimal: 'koa-min' },
+  // OpenTelemetry: the core with telemetry off (against core-node, the API installed and no SDK registered), the demo
+  // with its SDK off (against demo-express, metrics on), and the demo with traces exported too. Not in part 2.
+  { id: 'core-node-off', label: 'core, telemetry off', kind: 'subject', minimal: 'proxy', extras: false },
+  { id: 'demo-express-off', label: 'demo Express, OTel off', kind: 'subject', minimal: 'express-min', extras: false },
+  { id: 'demo-express-otel', label: 'demo Express + traces', kind: 'subject', minimal: 'express-min', extras: false },
 ];
 const CONCURRENCY = [1, 32];
 
@@ -272,7 +277,7 @@ async function measureExtras() {
   const streamScenarios = scenarios.filter((scenario) => scenario.stream && scenario.extras !== false);
   // The plain proxy is the reference here; the undici-Pool references take ~3 s to close an aborted upstream socket
   // (see BENCHMARKS.md), which would make this part minutes long. `--targets` picks them explicitly.
-  const part2 = flags.targets ? targets : targets.filter((target) => target.id === 'proxy' || isSubject(target));
+  const part2 = flags.targets ? targets : targets.filter((target) => target.id === 'proxy' || (isSubject(target) && target.extras !== false));
   const upstream = await startChild('children/upstream.mjs', { args: [JSON.stringify(SLOW_STREAM)], name: 'slow upstream' });
   const streams = [];
   try {

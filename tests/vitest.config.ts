@@ -10,6 +10,8 @@ export default defineProject({
     ...base.test,
     name: 'suites',
     include: ['**/*.test.ts'],
+    // The security suites run with a recording OpenTelemetry SDK, then every span and metric is searched for keys.
+    setupFiles: ['./security/telemetry-scan.ts'],
     typecheck: { enabled: true, include: ['**/*.test-d.ts'], tsconfig: `${import.meta.dirname}/tsconfig.json` },
   },
 });

@@ -36,6 +36,8 @@ export interface HarnessOptions {
   handlers?: boolean;
   /** Use this upstream instead of starting one (it is then not closed by the harness). */
   upstream?: TestUpstream;
+  /** The host app's own middleware in front of everything: runs each request inside `around` (an active span, say). */
+  around?: (run: () => Promise<void>) => Promise<void>;
 }
 
 export interface Harness {
@@ -78,6 +80,18 @@ function expressApp(options: HarnessOptions, upstream: TestUpstream): Built {
   const app = express();
   // Express logs every error it answers unless env is 'test'; the suite provokes some on purpose.
   app.set('env', 'test');
+  const { around } = options;
+  if (around) {
+    app.use((_req, res, next) => {
+      void around(
+        () =>
+          new Promise<void>((resolve) => {
+            res.once('close', resolve);
+            next();
+          }),
+      );
+    });
+  }
   if (options.compression) app.use(compression({ threshold: 0 }));
   if (options.bodyParser) app.use(express.json());
   const middleware = expressSwitchyard(withoutRetries((options.switchyard ?? defaultOptions)(upstream)));
@@ -105,6 +119,8 @@ function koaApp(options: HarnessOptions, upstream: TestUpstream): Built {
   const app = new Koa();
   // Koa logs every error it answers unless silent; the suite provokes some on purpose.
   app.silent = true;
+  const { around } = options;
+  if (around) app.use((_ctx, next) => around(() => next()));
   if (options.compression) app.use(koaCompress({ threshold: 0 }));
   if (options.bodyParser) app.use(bodyParser());
   const middleware = koaSwitchyard(withoutRetries((options.switchyard ?? defaultOptions)(upstream)));

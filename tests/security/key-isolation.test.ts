@@ -405,10 +405,21 @@ describe('no key in any log line or response body (the demo logger, captured)', 
       bodies.push(JSON.stringify(await hostile.ask({ question: 'hostile relay' })));
       await hostile.close();
     }
+    // What the demo tells the world about that traffic: Prometheus text and the page's chart numbers.
+    const published: string[] = [];
+    for (const base of bases) {
+      for (const path of ['/metrics', '/demo/stats']) {
+        const answer = await send(base, path, { method: 'GET' });
+        expect(answer.status, path).toBe(200);
+        published.push(answer.text);
+      }
+    }
+    expect(published[0]).toContain('switchyard_requests_total{');
+    expect(published[1]).toContain('"requests":[{');
     await new Promise((resolve) => setImmediate(resolve));
     expect(lines.length).toBeGreaterThanOrEqual(bodies.length);
     for (const line of lines) JSON.parse(line);
-    const bodyText = bodies.join('\n');
+    const bodyText = [...bodies, ...published].join('\n');
     const logText = lines.join('\n');
     for (const key of keys) {
       expect(logText).not.toContain(key);

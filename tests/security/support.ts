@@ -8,9 +8,14 @@ import type { Switchyard } from '@switchyard/core';
 import { switchyard as expressSwitchyard } from '@switchyard/express';
 import { switchyard as koaSwitchyard } from '@switchyard/koa';
 
+/** Every key `newKey` made in this test file: the telemetry scan looks for each of them in what was recorded. */
+export const issuedKeys = new Set<string>();
+
 /** A caller key built at run time: no key-shaped literal sits in the source. */
 export function newKey(label = 'caller'): string {
-  return `sk-${label}-${randomUUID()}`;
+  const key = `sk-${label}-${randomUUID()}`;
+  issuedKeys.add(key);
+  return key;
 }
 
 /** The two adapters, each on its own real server on loopback, over one Switchyard. */

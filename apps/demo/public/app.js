@@ -678,3 +678,177 @@ async function showServer() {
 void showServer();
 void refreshProviders();
 setInterval(() => void refreshProviders(), REFRESH_MS);
+
+// ---------- charts (GET /demo/stats, drawn with the vendored uPlot) ----------
+
+const CHART_REFRESH_MS = 2_000;
+const OUTCOME_BUCKET_MS = 10_000;
+const CHART_HEIGHT = 190;
+const PALETTE = ['#1f5fbf', '#c2410c', '#15803d', '#7c3aed', '#b91c1c', '#0e7490', '#a16207', '#be185d'];
+const OUTCOMES = [
+  { key: 'ok', label: 'ok', color: '#1e7b3a' },
+  { key: 'failover', label: 'ok after failover', color: '#d97706' },
+  { key: 'error', label: 'error', color: '#b3261e' },
+  { key: 'client_aborted', label: 'client left', color: '#6b7280' },
+];
+const BREAKER_LEVELS = { closed: 0, half_open: 1, open: 2 };
+
+/** @type {Map<string, {plot: any, signature: string}>} */
+const charts = new Map();
+const providerColors = new Map();
+
+function colorOf(provider) {
+  if (!providerColors.has(provider)) providerColors.set(provider, PALETTE[providerColors.size % PALETTE.length]);
+  return providerColors.get(provider);
+}
+
+/** One x array (seconds) and one y array per series, nulls where a series has no point: uPlot's aligned data. */
+function aligned(pointsBySeries) {
+  const xs = [...new Set(Object.values(pointsBySeries).flatMap((points) => points.map(([x]) => x)))].sort((a, b) => a - b);
+  const index = new Map(xs.map((x, i) => [x, i]));
+  const ys = Object.values(pointsBySeries).map((points) => {
+    const y = new Array(xs.length).fill(null);
+    for (const [x, value] of points) y[index.get(x)] = value;
+    return y;
+  });
+  return [xs, ...ys];
+}
+
+/** Draws (or redraws) one chart; a new set of series makes a new plot. Marks the figure with how many points it drew. */
+function drawChart(id, series, data, extra = {}) {
+  const figure = $(id);
+  const drawn = data.slice(1).reduce((sum, ys) => sum + ys.filter((value) => value !== null && value !== undefined).length, 0);
+  figure.dataset.points = String(drawn);
+  figure.classList.toggle('has-data', drawn > 0);
+  if (drawn === 0 || typeof uPlot !== 'function') return;
+  const signature = JSON.stringify(series.map((s) => s.label)) + JSON.stringify(extra.signature ?? '');
+  const width = Math.max(280, figure.clientWidth);
+  const existing = charts.get(id);
+  if (existing && existing.signature === signature) {
+    existing.plot.setData(data);
+    if (existing.plot.width !== width) existing.plot.setSize({ width, height: CHART_HEIGHT });
+    return;
+  }
+  existing?.plot.destroy();
+  const options = {
+    width,
+    height: CHART_HEIGHT,
+    legend: { live: false },
+    cursor: { drag: { x: false, y: false } },
+    scales: { x: { time: true }, ...(extra.scales ?? {}) },
+    axes: extra.axes ?? [{}, { size: 48 }],
+    series: [{}, ...series],
+  };
+  const plot = new uPlot(options, data, figure.querySelector('.plot'));
+  charts.set(id, { plot, signature });
+}
+
+function lineSeries(provider, options = {}) {
+  const color = colorOf(provider);
+  return { label: provider, stroke: color, width: 1.5, spanGaps: true, points: { show: true, size: 5, stroke: color, fill: color }, ...options };
+}
+
+function drawLatency(stats, field, id) {
+  const byProvider = {};
+  for (const request of stats.requests) {
+    const value = request[field];
+    if (!request.provider || typeof value !== 'number') continue;
+    (byProvider[request.provider] ??= []).push([request.t / 1000, value]);
+  }
+  const providers = Object.keys(byProvider).sort();
+  drawChart(id, providers.map((provider) => lineSeries(provider)), aligned(Object.fromEntries(providers.map((p) => [p, byProvider[p]]))));
+}
+
+function drawOutcomes(stats) {
+  const end = Math.ceil(stats.now / OUTCOME_BUCKET_MS) * OUTCOME_BUCKET_MS;
+  const first = stats.requests.length ? Math.floor(stats.requests[0].t / OUTCOME_BUCKET_MS) * OUTCOME_BUCKET_MS : end;
+  const xs = [];
+  for (let t = first; t <= end; t += OUTCOME_BUCKET_MS) xs.push(t / 1000);
+  const counts = OUTCOMES.map(() => new Array(xs.length).fill(0));
+  for (const request of stats.requests) {
+    const bucket = Math.floor((request.t - first) / OUTCOME_BUCKET_MS);
+    const kind = OUTCOMES.findIndex((o) => o.key === request.outcome);
+    if (kind >= 0 && bucket >= 0 && bucket < xs.length) counts[kind][bucket] += 1;
+  }
+  // Stacked: each series is drawn as the sum of itself and those below it, the tallest first so each shows on top.
+  const stacked = counts.map((_, k) => xs.map((__, i) => counts.slice(0, k + 1).reduce((sum, c) => sum + c[i], 0) || null));
+  const order = OUTCOMES.map((_, k) => k).reverse();
+  const bars = uPlot.paths.bars({ size: [0.7, 60] });
+  const series = order.map((k) => ({
+    label: OUTCOMES[k].label,
+    stroke: OUTCOMES[k].color,
+    fill: OUTCOMES[k].color,
+    paths: bars,
+    points: { show: false },
+    value: (_u, _v, _s, i) => (i === null ? '—' : String(counts[k][i] ?? 0)),
+  }));
+  if (stats.requests.length === 0) return drawChart('chart-outcomes', series, [xs, ...order.map(() => xs.map(() => null))]);
+  drawChart('chart-outcomes', series, [xs, ...order.map((k) => stacked[k])], { scales: { y: { range: (_u, _min, max) => [0, Math.max(1, max)] } } });
+}
+
+function drawBreakers(stats) {
+  const providers = Object.keys(stats.breakers).sort();
+  const byProvider = {};
+  providers.forEach((provider, i) => {
+    const history = stats.breakers[provider];
+    // Lines a little apart, so equal states do not hide each other.
+    const offset = (i - (providers.length - 1) / 2) * 0.06;
+    const points = history.map((point) => [point.t / 1000, (BREAKER_LEVELS[point.state] ?? 0) + offset]);
+    const last = history.at(-1);
+    if (last) points.push([stats.now / 1000, (BREAKER_LEVELS[last.state] ?? 0) + offset]);
+    byProvider[provider] = points;
+  });
+  const stepped = uPlot.paths.stepped({ align: 1 });
+  drawChart(
+    'chart-breakers',
+    providers.map((provider) => lineSeries(provider, { paths: stepped, points: { show: false }, value: (_u, v) => (v === null ? '—' : ['closed', 'half-open', 'open'][Math.round(v)]) })),
+    aligned(byProvider),
+    {
+      scales: { y: { range: [-0.4, 2.4] } },
+      axes: [{}, { size: 72, splits: () => [0, 1, 2], values: (_u, splits) => splits.map((v) => ['closed', 'half-open', 'open'][v] ?? '') }],
+    },
+  );
+}
+
+function drawProbes(stats) {
+  const providers = Object.keys(stats.probes).sort();
+  const series = [];
+  const byKey = {};
+  for (const provider of providers) {
+    const reached = stats.probes[provider].filter((p) => p.status === 'reachable' && typeof p.latencyMs === 'number');
+    const missed = stats.probes[provider].filter((p) => p.status !== 'reachable');
+    series.push(lineSeries(provider));
+    byKey[`${provider}`] = reached.map((p) => [p.t / 1000, p.latencyMs]);
+    series.push(lineSeries(`${provider} (${missed[0]?.status ?? 'not reached'})`, { stroke: colorOf(provider), paths: () => null, points: { show: true, size: 8, stroke: colorOf(provider), fill: '#ffffff' } }));
+    byKey[`${provider} missed`] = missed.map((p) => [p.t / 1000, typeof p.latencyMs === 'number' ? p.latencyMs : 0]);
+  }
+  drawChart('chart-probes', series, aligned(byKey));
+}
+
+let chartsBusy = false;
+async function refreshCharts() {
+  if (chartsBusy) return;
+  chartsBusy = true;
+  try {
+    if (typeof uPlot !== 'function') throw new Error('the chart library did not load');
+    const response = await fetch('/demo/stats', { cache: 'no-store' });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    const stats = await response.json();
+    drawLatency(stats, 'durationMs', 'chart-latency');
+    drawLatency(stats, 'firstByteMs', 'chart-ttfb');
+    drawOutcomes(stats);
+    drawBreakers(stats);
+    drawProbes(stats);
+    $('charts-updated').textContent = `updated ${new Date().toLocaleTimeString()} · ${stats.requests.length} requests`;
+  } catch (error) {
+    $('charts-updated').textContent = `charts not updated: ${error?.message ?? error}`;
+  } finally {
+    chartsBusy = false;
+  }
+}
+
+window.addEventListener('resize', () => {
+  for (const [id, chart] of charts) chart.plot.setSize({ width: Math.max(280, $(id).clientWidth), height: CHART_HEIGHT });
+});
+void refreshCharts();
+setInterval(() => void refreshCharts(), CHART_REFRESH_MS);

@@ -8,6 +8,8 @@ import { switchyard as expressSwitchyard } from '@switchyard/express';
 import { switchyard as koaSwitchyard } from '@switchyard/koa';
 import { startTestUpstream, type TestUpstream } from '@switchyard/testkit';
 import { loadPage } from './page.js';
+import { createDemoStats, type DemoStats } from './stats.js';
+import { createDemoTelemetry, type DemoTelemetry } from './telemetry.js';
 
 export interface DemoOptions {
   env?: Record<string, string | undefined>;
@@ -24,6 +26,10 @@ export interface Demo {
   /** Serves the WebSocket chat on a server of either app (the middleware's `attach`); returns a detach function. */
   attach(server: UpgradeServer): () => void;
   logger: Logger;
+  /** The OpenTelemetry SDK behind `/metrics` and OTLP export. */
+  telemetry: DemoTelemetry;
+  /** The numbers behind the page's charts (`/demo/stats`). */
+  stats: DemoStats;
   close(): Promise<void>;
 }
 
@@ -84,7 +90,20 @@ export async function createDemo(options: DemoOptions = {}): Promise<Demo> {
     routerOptions.defaultProviders = ['sandbox'];
   }
   const requestLogger = createDemoLogger(env.LOG_LEVEL ?? 'info', options.logDestination ?? process.stdout, { entriesRedacted: true });
-  routerOptions.onRequest = (entry) => requestLogger.info(entry, 'request');
+  const telemetry = createDemoTelemetry(env, (message) => logger.warn(message));
+  if (routerOptions.telemetry !== false) {
+    // Metrics go to the demo's own SDK (served at /metrics); spans to its tracer when one exports, else to the global one.
+    routerOptions.telemetry = {
+      ...routerOptions.telemetry,
+      ...(telemetry.meterProvider ? { meterProvider: telemetry.meterProvider } : {}),
+      ...(telemetry.tracerProvider ? { tracerProvider: telemetry.tracerProvider } : {}),
+    };
+  }
+  let stats: DemoStats | undefined;
+  routerOptions.onRequest = (entry) => {
+    requestLogger.info(entry, 'request');
+    stats?.record(entry);
+  };
   // The page's WebSocket switch: a browser cannot set headers on a socket, so its credentials come in the query.
   routerOptions.queryCredentials = true;
   // SPEC §9: say in the logs when this instance runs alone (Redis unreachable or slow) and when it rejoins.
@@ -96,6 +115,9 @@ export async function createDemo(options: DemoOptions = {}): Promise<Demo> {
   const instance = createSwitchyard(routerOptions);
   // Serve on shared state from the first request when Redis answers; never wait longer than one connection attempt.
   await instance.ready();
+  stats = createDemoStats(instance);
+  const demoStats = stats;
+  const metricsHandler = telemetry.metricsHandler;
 
   const expressApp = express();
   expressApp.disable('x-powered-by');
@@ -113,6 +135,10 @@ export async function createDemo(options: DemoOptions = {}): Promise<Demo> {
   expressApp.get('/healthz', (_req, res) => {
     res.json({ ok: true, app: 'express' });
   });
+  if (metricsHandler) expressApp.get('/metrics', (req, res) => metricsHandler(req, res));
+  expressApp.get('/demo/stats', (_req, res) => {
+    res.set('cache-control', 'no-store').json(demoStats.snapshot());
+  });
 
   const koaApp = new Koa();
   koaApp.use(koaSwitchyard(instance));
@@ -128,6 +154,17 @@ export async function createDemo(options: DemoOptions = {}): Promise<Demo> {
       ctx.body = { ok: true, app: 'koa' };
       return;
     }
+    if (ctx.method === 'GET' && ctx.path === '/metrics' && metricsHandler) {
+      // The exporter writes the response itself.
+      ctx.respond = false;
+      metricsHandler(ctx.req, ctx.res);
+      return;
+    }
+    if (ctx.method === 'GET' && ctx.path === '/demo/stats') {
+      ctx.set('cache-control', 'no-store');
+      ctx.body = demoStats.snapshot();
+      return;
+    }
     await next();
   });
 
@@ -137,9 +174,13 @@ export async function createDemo(options: DemoOptions = {}): Promise<Demo> {
     koaApp,
     sandbox,
     logger,
+    telemetry,
+    stats: demoStats,
     attach: middleware.attach,
     async close() {
+      demoStats.close();
       await instance.close();
+      await telemetry.shutdown();
       await sandbox?.close();
     },
   };

@@ -21,6 +21,9 @@ function banner(ready: WorkerReady, workers: number): string {
     workers > 1
       ? `  ${workers} worker processes; state ${ready.store === 'redis' ? 'shared through Redis' : 'per worker (set REDIS_URL to share breakers and limits)'}`
       : `  State: ${ready.store === 'redis' ? 'shared through Redis' : 'in this process'}`,
+    ...ready.telemetry.map((line) => `  OpenTelemetry ${line}`),
+    // Each worker has its own meter provider: a scrape sees the worker that answered it.
+    ...(workers > 1 && ready.telemetry.length > 0 ? ['  (per worker: /metrics and the page charts show the worker that answers; OTLP export aggregates)'] : []),
     '',
     'Try:',
     `  curl -N -X POST http://localhost:${ready.expressPort}/api/chat -H 'Content-Type: application/json' -d '{"question":"hi","agent":"App","provider":"general"}'`,
@@ -33,6 +36,8 @@ function banner(ready: WorkerReady, workers: number): string {
 /** One process serving both apps: the whole demo, or one worker of it. */
 async function serve(): Promise<WorkerReady> {
   const demo = await createDemo();
+  // This process's one OpenTelemetry SDK: other instrumentation in it (and the app's own spans) share it.
+  demo.telemetry.register();
   const expressServer = createServer(demo.expressApp);
   const koaServer = createServer(demo.koaApp.callback());
   // The WebSocket chat (GET /api/chat upgrades) on both servers.
@@ -54,7 +59,7 @@ async function serve(): Promise<WorkerReady> {
   process.on('SIGINT', shutdown);
   process.on('SIGTERM', shutdown);
   const { config, state } = demo.switchyard;
-  return { expressPort, koaPort, cluster: config.cluster, defaultProvider: config.defaultProviders[0] ?? '', sandbox: demo.sandbox?.url, store: state.store };
+  return { expressPort, koaPort, cluster: config.cluster, defaultProvider: config.defaultProviders[0] ?? '', sandbox: demo.sandbox?.url, store: state.store, telemetry: [...demo.telemetry.exports] };
 }
 
 const workers = workerCount(process.env.WEB_CONCURRENCY);

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 
 /** One file of the chat page, read once at start-up. */
 export interface PageFile {
@@ -23,11 +24,22 @@ const FILES: Record<string, [file: string, type: string]> = {
   '/favicon.ico': ['favicon.svg', 'image/svg+xml'],
 };
 
+/** The chart library, served from its npm package as it was installed (no copy, no CDN). */
+const VENDOR: Record<string, [module: string, type: string]> = {
+  '/vendor/uPlot.iife.min.js': ['uplot/dist/uPlot.iife.min.js', 'text/javascript; charset=utf-8'],
+  '/vendor/uPlot.min.css': ['uplot/dist/uPlot.min.css', 'text/css; charset=utf-8'],
+};
+
 /** Reads the page's files and returns a lookup by request path (`undefined` for any other path). */
 export function loadPage(dir: URL = PUBLIC_DIR): (path: string) => PageFile | undefined {
   const byPath = new Map<string, PageFile>();
-  for (const [path, [file, type]] of Object.entries(FILES)) {
-    const body = readFileSync(new URL(file, dir));
+  const resolve = createRequire(import.meta.url).resolve;
+  const files = [
+    ...Object.entries(FILES).map(([path, [file, type]]) => [path, new URL(file, dir), type] as const),
+    ...Object.entries(VENDOR).map(([path, [module, type]]) => [path, resolve(module), type] as const),
+  ];
+  for (const [path, file, type] of files) {
+    const body = readFileSync(file);
     byPath.set(path, {
       body,
       headers: {

@@ -8,6 +8,8 @@ export interface WorkerReady {
   defaultProvider: string;
   sandbox: string | undefined;
   store: 'memory' | 'redis';
+  /** Where OpenTelemetry signals go, for the banner. */
+  telemetry: string[];
 }
 
 /** `WEB_CONCURRENCY` as a worker count: 1 when unset, empty or not a positive whole number. */

@@ -126,6 +126,21 @@ describe('the demo with no operator key: the sandbox answers', () => {
       expect(response.status).toBe(200);
       expect(await response.json()).toEqual({ ok: true, app });
     });
+
+    it('/demo/stats lists each request for the charts, and /metrics counts it', async () => {
+      const question = `stats ${randomUUID()}`;
+      await (await postJson(`${running.urls[app]}/api/chat`, { question })).text();
+      const stats = (await (await fetch(`${running.urls[app]}/demo/stats`)).json()) as { windowMs: number; providers: string[]; requests: Array<Record<string, unknown>>; breakers: Record<string, Array<{ state: string }>> };
+      expect(stats.windowMs).toBe(15 * 60_000);
+      expect(stats.providers).toContain('sandbox');
+      expect(stats.requests.at(-1)).toMatchObject({ endpoint: 'chat', provider: 'sandbox', model: 'sandbox-echo', outcome: 'ok', code: null, attempts: 1 });
+      expect(stats.requests.at(-1)?.durationMs).toBeGreaterThan(0);
+      expect(stats.breakers.sandbox?.at(-1)?.state).toBe('closed');
+      expect(JSON.stringify(stats)).not.toContain(question);
+      const metrics = await (await fetch(`${running.urls[app]}/metrics`)).text();
+      const ok = metrics.match(/^switchyard_requests_total\{switchyard_endpoint="chat",switchyard_outcome="ok",[^}]*gen_ai_provider_name="sandbox"[^}]*\} (\d+)$/m);
+      expect(Number(ok?.[1])).toBeGreaterThanOrEqual(1);
+    });
   });
 
   it('logs one JSON line per request, without the key', async () => {
@@ -173,5 +188,35 @@ describe('the demo with SWITCHYARD_APP_TOKENS', () => {
     expect(JSON.stringify(running.demo.sandbox?.lastRequest()?.headers)).not.toContain(token);
     // /healthz is the app's own route: no token needed.
     expect((await fetch(`${running.urls[app]}/healthz`)).status).toBe(200);
+  });
+});
+
+describe('the demo stats behind the charts', () => {
+  it('keep at most maxRequests requests, and the window in time', async () => {
+    const { createDemoStats } = await import('../src/stats.js');
+    let now = 1_000_000;
+    const running = await startDemo({});
+    const stats = createDemoStats(running.demo.switchyard, { maxRequests: 100, windowMs: 60_000, sampleMs: 60_000, now: () => now });
+    try {
+      const entry = { requestId: 'r', method: 'POST', path: '/api/chat', endpoint: 'chat', status: 200, durationMs: 5, provider: 'sandbox', model: 'sandbox-echo', attempts: 1 };
+      for (let i = 0; i < 250; i++) stats.record({ ...entry, durationMs: i });
+      const snapshot = stats.snapshot();
+      expect(snapshot.requests).toHaveLength(100);
+      expect(snapshot.requests.at(-1)?.durationMs).toBe(249);
+      expect(snapshot.requests.map((request) => request.outcome)).toEqual(Array(100).fill('ok'));
+      stats.record({ ...entry, fallbackReason: 'upstream_error: openai failed', attempts: 2 });
+      stats.record({ ...entry, code: 'rate_limited', status: 429 });
+      expect(stats.snapshot().requests.slice(-2).map((request) => [request.outcome, request.code])).toEqual([
+        ['failover', null],
+        ['error', 'rate_limited'],
+      ]);
+      now += 61_000;
+      expect(stats.snapshot().requests).toEqual([]);
+      // The breaker's state at the window's start stays, so the chart knows where its line begins.
+      expect(stats.snapshot().breakers.sandbox?.length).toBeGreaterThanOrEqual(1);
+    } finally {
+      stats.close();
+      await running.close();
+    }
   });
 });

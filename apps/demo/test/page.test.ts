@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -323,6 +323,148 @@ describe.skipIf(!haveChromium)('the demo chat page in headless Chromium', () => 
     } finally {
       await context?.close();
       rmSync(userDataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe.skipIf(!haveChromium)('the demo page charts after traffic with a failover', () => {
+  let primary: TestUpstream;
+  let backup: TestUpstream;
+
+  beforeAll(async () => {
+    [primary, backup] = await Promise.all([startTestUpstream(), startTestUpstream()]);
+    mkdirSync(SCREENSHOTS, { recursive: true });
+  });
+
+  afterAll(async () => {
+    await Promise.all([primary?.close(), backup?.close()]);
+  });
+
+  /** A demo of its own (breakers start closed) whose openai and dashscope are the two upstreams, dashscope the failover. */
+  async function startChartsDemo(app: 'express' | 'koa'): Promise<{ base: string; close(): Promise<void> }> {
+    primary.reset();
+    backup.reset();
+    const demo = await createDemo({
+      env: {
+        OPENAI_API_KEY: `sk-operator-${randomUUID()}`,
+        OPENAI_BASE_URL: primary.url,
+        DASHSCOPE_API_KEY: `sk-operator-${randomUUID()}`,
+        DASHSCOPE_BASE_URL: backup.url,
+        SWITCHYARD_FAILOVER: 'dashscope',
+        LOG_LEVEL: 'info',
+      },
+      logDestination: new Writable({ write: (_chunk, _encoding, done) => done() }),
+    });
+    const server = createServer(app === 'express' ? demo.expressApp : demo.koaApp.callback());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return {
+      base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      async close() {
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(resolve));
+        await demo.close();
+      },
+    };
+  }
+
+  /** Counts the painted (not blank, not white) pixels of each chart's canvas. */
+  function paintedPixels(page: Page): Promise<Record<string, number>> {
+    return page.evaluate(() => {
+      const counts: Record<string, number> = {};
+      for (const figure of document.querySelectorAll<HTMLElement>('#charts figure')) {
+        const canvas = figure.querySelector('canvas');
+        let painted = 0;
+        const context = canvas?.getContext('2d');
+        if (canvas && context) {
+          const { data } = context.getImageData(0, 0, canvas.width, canvas.height);
+          for (let i = 0; i < data.length; i += 4) if ((data[i + 3] as number) > 0 && ((data[i] as number) < 240 || (data[i + 1] as number) < 240 || (data[i + 2] as number) < 240)) painted++;
+        }
+        counts[figure.id] = painted;
+      }
+      return counts;
+    });
+  }
+
+  it.each(['express', 'koa'] as const)('%s: latency, first byte, outcomes and breaker charts drawn from the demo numbers', async (app) => {
+    const running = await startChartsDemo(app);
+    const { base } = running;
+    const userDataDir = mkdtempSync(join(tmpdir(), 'switchyard-chromium-'));
+    let context: BrowserContext | undefined;
+    try {
+      context = await chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, viewport: { width: 1280, height: 1400 } });
+      const page = context.pages()[0] ?? (await context.newPage());
+      const problems: string[] = [];
+      page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
+      page.on('console', (message) => {
+        if (message.type() === 'error') problems.push(`console: ${message.text()}`);
+      });
+      const requested: string[] = [];
+      page.on('request', (request) => requested.push(request.url()));
+      await page.goto(`${base}/`);
+      await page.locator('#providers-table tr[data-provider="openai"]').waitFor({ timeout: WAIT_MS });
+
+      // Traffic through the page: one answer from openai, then openai fails and dashscope answers (a failover).
+      await page.getByLabel('Provider').selectOption('openai');
+      await send(page, `first ${app}`);
+      expect(await waitUntilIdle(page)).toBe('Done.');
+      expect(await textOf(page, '#served-by')).toBe('openai/gpt-5');
+      // Down through its retries: the request goes to dashscope with the operator's key there.
+      primary.setDefault(behaviors.status(503, { error: { message: 'overloaded' } }));
+      await send(page, `fail over ${app}`);
+      expect(await waitUntilIdle(page)).toBe('Done.');
+      primary.setDefault(behaviors.echo());
+      expect(await textOf(page, '#served-by')).toBe('dashscope/deepseek-v4-flash');
+      expect(await textOf(page, '#fallback-reason')).toContain('openai failed');
+
+      // More traffic from a client: slower first bytes, an error, and openai failing until its breaker opens.
+      backup.enqueue(behaviors.stream(['slow ', 'start'], { firstByteDelayMs: 120 }));
+      const v1 = (body: unknown, headers: Record<string, string> = {}) =>
+        fetch(`${base}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) }).then((r) => r.text());
+      await v1({ model: 'general', stream: true, messages: [{ role: 'user', content: 'hi' }] }, { 'x-llm-provider': 'dashscope' });
+      await v1({ model: 'general', messages: [{ role: 'user', content: 'hi' }] }, { 'x-llm-provider': 'nope' });
+      primary.setDefault(behaviors.status(503, { error: { message: 'down' } }));
+      for (let i = 0; i < 5; i++) await v1({ model: 'general', messages: [{ role: 'user', content: `retry ${i}` }] }, { 'x-llm-provider': 'openai' });
+      primary.setDefault(behaviors.echo());
+      await expect.poll(async () => ((await (await fetch(`${base}/api/providers`)).json()) as { providers: Array<{ id: string; breaker: { state: string } }> }).providers.find((p) => p.id === 'openai')?.breaker.state).toBe('open');
+
+      const stats = (await (await fetch(`${base}/demo/stats`)).json()) as { requests: Array<{ outcome: string; provider: string | null }>; breakers: Record<string, Array<{ state: string }>> };
+      const routed = stats.requests.filter((request) => request.provider !== null).length;
+      expect(routed).toBe(8);
+      // The charts catch up within a refresh or two.
+      for (const id of ['chart-latency', 'chart-ttfb', 'chart-outcomes', 'chart-breakers']) {
+        await page.locator(`#${id}.has-data canvas`).waitFor({ timeout: WAIT_MS });
+      }
+      await page.waitForFunction(
+        (count) => {
+          const breakers = document.querySelector('#chart-breakers')?.textContent ?? '';
+          const latency = document.querySelector<HTMLElement>('#chart-latency');
+          return Number(latency?.dataset.points) >= count && breakers.includes('openai') && breakers.includes('dashscope') && (latency?.textContent ?? '').includes('dashscope');
+        },
+        routed,
+        { timeout: WAIT_MS },
+      );
+      expect(stats.requests.filter((request) => request.outcome === 'failover').length).toBeGreaterThanOrEqual(6);
+      expect(stats.requests.some((request) => request.outcome === 'error')).toBe(true);
+      expect(stats.breakers.openai?.at(-1)?.state).toBe('open');
+      // Points drawn per chart, as the page counted them, and pixels actually painted on each canvas.
+      const points = await page.evaluate(() => Object.fromEntries([...document.querySelectorAll<HTMLElement>('#charts figure')].map((figure) => [figure.id, Number(figure.dataset.points ?? 0)])));
+      expect(points['chart-latency']).toBe(routed);
+      expect(points['chart-ttfb']).toBe(routed);
+      expect(points['chart-outcomes']).toBeGreaterThan(0);
+      expect(points['chart-breakers']).toBeGreaterThanOrEqual(4);
+      const painted = await paintedPixels(page);
+      for (const id of ['chart-latency', 'chart-ttfb', 'chart-outcomes', 'chart-breakers']) expect(painted[id], id).toBeGreaterThan(500);
+      await page.locator('#charts').scrollIntoViewIfNeeded();
+      const file = join(SCREENSHOTS, `charts-${app}.png`);
+      await page.locator('#charts').screenshot({ path: file });
+      await page.screenshot({ path: join(SCREENSHOTS, `page-${app}-charts.png`), fullPage: true });
+      expect(statSync(file).size).toBeGreaterThan(10_000);
+      expect(requested.every((url) => url.startsWith(`${base}/`))).toBe(true);
+      expect(problems).toEqual([]);
+    } finally {
+      await context?.close();
+      rmSync(userDataDir, { recursive: true, force: true });
+      await running.close();
     }
   });
 });

@@ -162,6 +162,26 @@ describe('optionsFromEnv (SPEC §8)', () => {
     expect(resolveConfig(optionsFromEnv({ LLM_CLUSTER })).cluster).toBe(cluster);
   });
 
+  it.for([
+    { value: 'true', capture: true },
+    { value: ' TRUE ', capture: true },
+    { value: 'false', capture: false },
+    { value: '1', capture: false },
+    { value: undefined, capture: false },
+  ])('OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=$value → content capture $capture', ({ value, capture }) => {
+    const config = resolveConfig(optionsFromEnv({ OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: value }));
+    expect(config.telemetry).toMatchObject({ enabled: true, captureContent: capture });
+  });
+
+  it('telemetry options: false turns it off; providers must have getTracer / getMeter', () => {
+    expect(resolveConfig({ telemetry: false }).telemetry).toMatchObject({ enabled: false, captureContent: false });
+    expect(resolveConfig({}).telemetry).toMatchObject({ enabled: true, captureContent: false });
+    expect(issuesOf({ telemetry: { tracerProvider: {} as never, meterProvider: 'x' as never } })).toEqual([
+      'telemetry.tracerProvider: must have getTracer()',
+      'telemetry.meterProvider: must have getMeter()',
+    ]);
+  });
+
   it('rejects an unknown LLM_CLUSTER at start-up', () => {
     expect(issuesOf(optionsFromEnv({ LLM_CLUSTER: 'mars' }))).toEqual([expect.stringMatching(/^cluster: /)]);
   });

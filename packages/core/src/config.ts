@@ -136,6 +136,23 @@ const limitsSchema = z.object({
   jsonDepth: z.number().int().positive().default(64),
 });
 
+const telemetrySchema = z.object({
+  /** Spans and metrics through `@opentelemetry/api` when it is installed (SPEC §10). With false the API is never loaded. */
+  enabled: z.boolean().default(true),
+  /** Record prompts and answers on request spans (`gen_ai.input.messages`, `gen_ai.output.messages`). Off: no text of either, ever. */
+  captureContent: z.boolean().default(false),
+  /** The `@opentelemetry/api` module, for apps whose bundler hides it from `require`; found by `require` otherwise. */
+  api: z.custom<object>((value) => typeof value === 'object' && value !== null && 'trace' in value && 'metrics' in value, 'must be the @opentelemetry/api module').optional(),
+  /** A tracer provider to use instead of the globally registered one. */
+  tracerProvider: z.custom<{ getTracer(name: string, version?: string): unknown }>((value) => typeof (value as { getTracer?: unknown } | null)?.getTracer === 'function', 'must have getTracer()').optional(),
+  /** A meter provider to use instead of the globally registered one. */
+  meterProvider: z.custom<{ getMeter(name: string, version?: string): unknown }>((value) => typeof (value as { getMeter?: unknown } | null)?.getMeter === 'function', 'must have getMeter()').optional(),
+});
+/** OpenTelemetry settings, as a user writes them. */
+export type TelemetryOptions = z.input<typeof telemetrySchema>;
+/** OpenTelemetry settings, as `createSwitchyard` resolved them. */
+export type TelemetrySettings = z.output<typeof telemetrySchema>;
+
 const redisUrl = z.string().regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL');
 const redisClient = z.custom<Redis>(
   (value) => typeof value === 'object' && value !== null && typeof (value as { duplicate?: unknown }).duplicate === 'function',
@@ -232,6 +249,8 @@ export const switchyardOptionsSchema = z.object({
   onStateChange: z.custom<(event: StateStatusEvent) => void>((value) => typeof value === 'function', 'must be a function').optional(),
   /** Called once per request served, with a log entry that never carries a key. */
   onRequest: z.custom<(entry: RequestLogEntry) => void>((value) => typeof value === 'function', 'must be a function').optional(),
+  /** Traces and metrics through OpenTelemetry (SPEC §10); `false` turns both off. */
+  telemetry: z.preprocess((value) => (value === false ? { enabled: false } : value), telemetrySchema).default(() => telemetrySchema.parse({})),
   /** Replaces DNS resolution for upstream calls (tests point provider host names at loopback). */
   lookup: z.custom<LookupFunction>((value) => typeof value === 'function', 'must be a function').optional(),
 });
@@ -239,6 +258,8 @@ export const switchyardOptionsSchema = z.object({
 /** Options for `createSwitchyard`, as a user writes them. */
 export type SwitchyardOptions = z.input<typeof switchyardOptionsSchema> & {
   providers?: Record<string, Partial<ProviderSettings>>;
+  /** Traces and metrics through OpenTelemetry (SPEC §10); `false` turns both off. */
+  telemetry?: false | TelemetryOptions;
 };
 
 /** A tier or alias name as the router looks it up. */
@@ -301,6 +322,7 @@ export interface ResolvedConfig {
   redis: RedisSettings | undefined;
   /** Limits per app token and per caller; undefined when none is set. */
   quotas: QuotaSettings | undefined;
+  telemetry: TelemetrySettings;
 }
 
 /** Thrown at start-up when the options are wrong; `issues` lists every problem. */
@@ -427,6 +449,7 @@ export function resolveConfig(options: SwitchyardOptions = {}): ResolvedConfig {
     allowedOrigins: o.allowedOrigins.map((origin) => origin.trim().toLowerCase().replace(/\/+$/, '')),
     paths: o.paths,
     limits: o.limits,
+    telemetry: o.telemetry,
     redis,
     quotas,
   };
@@ -469,7 +492,8 @@ function list(value: string | undefined): string[] | undefined {
 /**
  * Options from the environment of SPEC §8: `LLM_CLUSTER`, operator keys and relays, allowlist, app tokens, failover,
  * `REDIS_URL` (with `SWITCHYARD_REDIS_TIMEOUT_MS`, `SWITCHYARD_REDIS_PREFIX`), quotas (`SWITCHYARD_APP_TOKEN_*`, `SWITCHYARD_CALLER_*`: `RPM`, `TOKENS_PER_DAY`, `SPEND_PER_DAY`;
- * `SWITCHYARD_QUOTA_SECRET`) and the breaker (`SWITCHYARD_BREAKER_FAILURES`, `SWITCHYARD_BREAKER_COOLDOWN_MS`).
+ * `SWITCHYARD_QUOTA_SECRET`) the breaker (`SWITCHYARD_BREAKER_FAILURES`, `SWITCHYARD_BREAKER_COOLDOWN_MS`) and content capture
+ * (`OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`).
  * Throws `SwitchyardConfigError` naming every variable that is not a number where one is needed.
  */
 export function optionsFromEnv(env: Record<string, string | undefined> = process.env): SwitchyardOptions {
@@ -493,6 +517,8 @@ export function optionsFromEnv(env: Record<string, string | undefined> = process
   // Provider ids are lower-case; `SWITCHYARD_FAILOVER=DashScope` means dashscope.
   const failover = list(env.SWITCHYARD_FAILOVER)?.map((id) => id.toLowerCase());
   if (failover) options.failover = failover;
+  // The OpenTelemetry GenAI instrumentations' own switch for recording prompts and answers (off unless "true").
+  if (env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT?.trim().toLowerCase() === 'true') options.telemetry = { captureContent: true };
   const issues: string[] = [];
   const number = (name: string, integer = true): number | undefined => {
     const raw = env[name]?.trim();

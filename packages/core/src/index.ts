@@ -22,6 +22,8 @@ export * from './stream/sse-encoder.js';
 export * from './stream/cost.js';
 export * from './stream/stream-errors.js';
 export type { RequestLogEntry } from './request-log.js';
+export { METRIC_NAMES } from './telemetry/metrics.js';
+export { ATTR as TELEMETRY_ATTRIBUTES, OTHER_MODEL, type AttemptKind } from './telemetry/attributes.js';
 export { CHAT_ERROR_NUMBERS, type ChatMessage } from './http/chat-endpoint.js';
 export { SSE_HEADERS } from './http/forward.js';
 export { providerStatuses, type ProviderStatus } from './http/providers-endpoint.js';

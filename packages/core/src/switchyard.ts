@@ -26,6 +26,8 @@ import { createMemoryState } from './state/memory-state.js';
 import { createQuotaGate } from './state/quotas.js';
 import { createRedisState } from './state/redis-state.js';
 import type { SharedState } from './state/types.js';
+import type { MetricSources } from './telemetry/metrics.js';
+import { createTelemetry, type RequestTrace } from './telemetry/telemetry.js';
 
 /** What `attach` needs of a server: its `'upgrade'` event (`node:http` and `node:https` servers). */
 export type UpgradeServer = Pick<EventEmitter, 'on' | 'off' | 'listenerCount'>;
@@ -102,6 +104,60 @@ function digest(token: string): Buffer {
   return createHash('sha256').update(token).digest();
 }
 
+/** What the metrics' gauges read: breakers and probes from the registry, shared state's standing, and the model ids the configuration knows. */
+function metricSources(config: ResolvedConfig, health: HealthRegistry, state: SharedState): MetricSources {
+  const knownModels = new Set(Object.keys(config.prices));
+  for (const provider of config.providers.values()) {
+    for (const candidates of Object.values(provider.tiers)) for (const model of candidates) knownModels.add(model);
+    for (const target of Object.values(provider.aliases)) if (!provider.tiers[target]) knownModels.add(target);
+  }
+  return {
+    cluster: config.cluster,
+    knownModels,
+    *providers() {
+      for (const id of config.providers.keys()) {
+        const { probe, breaker } = health.health(id);
+        yield { id, breaker: breaker.state, probe: probe && { reachable: probe.status === 'reachable', latencyMs: probe.latencyMs } };
+      }
+    },
+    // Up while Redis answers; down while this instance serves on its own state (SPEC §9).
+    sharedState: state.store === 'redis' ? () => ({ up: state.status().mode === 'shared', backend: 'redis' }) : undefined,
+  };
+}
+
+/** Masks the body's text and wraps the sink, so the request span can carry the prompt and the answer (opt-in). */
+function captureContent(context: EndpointContext, trace: RequestTrace): void {
+  const { output } = trace;
+  const read = context.body;
+  context.body = () =>
+    read().then((body) => {
+      trace.input = body;
+      return body;
+    });
+  if (!output) return;
+  const sink = context.sink;
+  context.sink = {
+    get signal() {
+      return sink.signal;
+    },
+    get committed() {
+      return sink.committed;
+    },
+    get firstWriteAt() {
+      return sink.firstWriteAt;
+    },
+    writeHead: (status, headers) => sink.writeHead(status, headers),
+    write(chunk) {
+      output.push(chunk);
+      return sink.write(chunk);
+    },
+    end(chunk) {
+      if (chunk !== undefined) output.push(chunk);
+      sink.end(chunk);
+    },
+  };
+}
+
 /** Creates a Switchyard from options, validated at once: a wrong option throws one error listing every problem. */
 export function createSwitchyard(options: SwitchyardOptions = {}): Switchyard {
   const config = resolveConfig(options);
@@ -117,12 +173,14 @@ export function createSwitchyard(options: SwitchyardOptions = {}): Switchyard {
   const quotas = createQuotaGate(config.quotas, state, config.prices);
   // Fire and forget: start-up never waits for a probe, and a failed probe is only a result.
   health.warm();
+  const telemetry = createTelemetry({ settings: config.telemetry, sources: metricSources(config, health, state) });
   const adapters: Record<string, ProviderV2> = {};
   for (const [id, adapter] of Object.entries(options.adapters ?? {})) adapters[id] = asProviderV2(adapter);
   const runtime: SwitchyardRuntime = {
     config,
     dispatcher,
     health,
+    telemetry,
     state,
     quotas,
     providerFor: (route) => adapters[route.provider.id] ?? openai,
@@ -163,25 +221,54 @@ export function createSwitchyard(options: SwitchyardOptions = {}): Switchyard {
     return ok;
   }
 
-  /** Completes a request's log entry and hands it to `onRequest`, with every secret the caller sent masked. */
-  function report(context: ChatTurnContext, started: number, firstWriteAt: number | undefined, secrets: readonly (string | undefined)[] = []): void {
-    const { log } = context;
-    // One seam for every request and WebSocket turn: the quota held before the upstream call is settled with what the answer used.
-    if (context.reservation) quotas?.settle(context.reservation, log, context.attempts.some((attempt) => attempt.status === 'ok'));
+  /** The request spans of WebSocket chat turns, until the turn's report ends them. */
+  const turnTraces = new WeakMap<ChatTurnContext, RequestTrace>();
+
+  /**
+   * Completes a request's log entry and hands it to its consumers, once per request (an HTTP request or a WebSocket
+   * turn): the quota held before the upstream call is settled, `onRequest` gets the entry with every secret the caller
+   * sent masked, then the metrics and the request span read it.
+   */
+  function report(context: ChatTurnContext, started: number, firstWriteAt: number | undefined, secrets: readonly (string | undefined)[] = [], trace = turnTraces.get(context)): void {
+    const { log, attempts } = context;
+    if (context.reservation) quotas?.settle(context.reservation, log, attempts.some((attempt) => attempt.status === 'ok'));
     if (state.store === 'redis' && state.status().mode === 'alone') log.sharedState = 'alone';
-    if (context.attempts.length > 0) log.attempts = context.attempts.length;
+    if (attempts.length > 0) {
+      log.attempts = attempts.length;
+      // The provider that answered, on every endpoint (after a failover it is not the route's).
+      const served = attempts.findLast((attempt) => attempt.status === 'ok');
+      if (served) log.provider = served.provider;
+    }
     if (firstWriteAt !== undefined) log.firstByteMs = Math.round((firstWriteAt - started) * 100) / 100;
-    if (!onRequest) return;
+    if (!onRequest && !telemetry.enabled) return;
     log.durationMs = Math.round((performance.now() - started) * 100) / 100;
-    try {
-      // The entry never carries a key; the caller's own key is masked even where the caller typed it (a model name).
-      onRequest(redactLogEntry(log, [callerSecret(context.headers['x-llm-api-key']), callerSecret(context.headers['x-api-key']), callerSecret(context.query?.get('llm_api_key')), ...secrets]));
-    } catch {
-      // A failing logger never breaks a request.
+    const masked = onRequest || trace ? [callerSecret(context.headers['x-llm-api-key']), callerSecret(context.headers['x-api-key']), callerSecret(context.query?.get('llm_api_key')), ...secrets] : secrets;
+    if (onRequest) {
+      try {
+        // The entry never carries a key; the caller's own key is masked even where the caller typed it (a model name).
+        onRequest(redactLogEntry(log, masked));
+      } catch {
+        // A failing logger never breaks a request.
+      }
+    }
+    if (telemetry.enabled) {
+      try {
+        telemetry.finishRequest(trace, log, attempts, masked);
+      } catch {
+        // Telemetry never breaks a request.
+      }
     }
   }
 
-  async function run(endpoint: Endpoint, context: EndpointContext, started: number): Promise<void> {
+  /** Runs one WebSocket chat turn under its own request span, as an HTTP request runs under its own. */
+  function traceTurn(context: ChatTurnContext, turn: () => Promise<void>): Promise<void> {
+    const trace = telemetry.enabled ? telemetry.startRequest('chat', config.cluster) : undefined;
+    if (!trace) return turn();
+    turnTraces.set(context, trace);
+    return trace.within(turn);
+  }
+
+  async function serve(endpoint: Endpoint, context: EndpointContext): Promise<void> {
     try {
       if (!authorized(context.headers.authorization)) {
         throw new SwitchyardError('unauthorized', 'This server needs an app token.');
@@ -190,9 +277,23 @@ export function createSwitchyard(options: SwitchyardOptions = {}): Switchyard {
     } catch (error) {
       if (!context.sink.committed) errorWriter(endpoint)(context, error);
       else context.sink.end();
+    }
+  }
+
+  // Request-level consumers (the logger, metrics, the request span) all read the log entry here, once per request.
+  async function run(endpoint: Endpoint, context: EndpointContext, started: number): Promise<void> {
+    const name = endpointNames.get(endpoint);
+    const trace = telemetry.enabled ? telemetry.startRequest(name, config.cluster) : undefined;
+    try {
+      if (trace) {
+        if (telemetry.captureContent) captureContent(context, trace);
+        await trace.within(() => serve(endpoint, context));
+      } else {
+        await serve(endpoint, context);
+      }
     } finally {
-      context.log.endpoint = endpointNames.get(endpoint);
-      report(context, started, context.sink.firstWriteAt);
+      context.log.endpoint = name;
+      report(context, started, context.sink.firstWriteAt, [], trace);
     }
   }
 
@@ -234,7 +335,7 @@ export function createSwitchyard(options: SwitchyardOptions = {}): Switchyard {
   }
 
   let closing: Promise<void> | undefined;
-  const sockets = createChatSockets({ config, authorized, turnContext, credentialQuery: queryOf, report });
+  const sockets = createChatSockets({ config, authorized, turnContext, credentialQuery: queryOf, report, traceTurn });
 
   function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
     return sockets.handleUpgrade(req, socket, head);
@@ -316,6 +417,7 @@ export function createSwitchyard(options: SwitchyardOptions = {}): Switchyard {
       // Idempotent: shutdown paths often call close() more than once.
       closing ??= (async () => {
         sockets.close();
+        telemetry.close();
         health.close();
         await state.close();
         await dispatcher.close();

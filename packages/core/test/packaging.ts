@@ -109,9 +109,10 @@ export interface PackedInstall {
 
 /**
  * Packs `dir` with `npm pack`, extracts it into `<tmp>/node_modules/<name>`, and links its dependencies from
- * the repository's `node_modules`, so `<tmp>` resolves the package the way an app that installed it would.
+ * the repository's `node_modules`, so `<tmp>` resolves the package the way an app that installed it would. `omit`
+ * leaves out dependencies an app may not have (optional peers).
  */
-export async function installPacked(dir: string, tmp: string, extra: readonly string[] = []): Promise<PackedInstall> {
+export async function installPacked(dir: string, tmp: string, extra: readonly string[] = [], omit: readonly string[] = []): Promise<PackedInstall> {
   const { name } = readPackageJson(dir);
   const { stdout } = await execFileAsync('npm', ['pack', '--json', '--pack-destination', tmp], { cwd: dir, env: childEnv(), timeout: 60_000 });
   const [packed] = JSON.parse(stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
@@ -121,7 +122,8 @@ export async function installPacked(dir: string, tmp: string, extra: readonly st
   // npm puts every file under `package/` in the tarball.
   await execFileAsync('tar', ['-xzf', join(tmp, packed.filename), '-C', target, '--strip-components=1']);
   const installed = readPackageJson(target);
-  for (const dependency of [...Object.keys({ ...installed.dependencies, ...installed.peerDependencies }), ...extra]) {
+  for (const dependency of new Set([...Object.keys({ ...installed.dependencies, ...installed.peerDependencies }), ...extra])) {
+    if (omit.includes(dependency)) continue;
     const source = join(REPO_ROOT, 'node_modules', dependency);
     if (!existsSync(source)) throw new Error(`${name} depends on ${dependency}, which is not in ${join(REPO_ROOT, 'node_modules')}`);
     const link = join(tmp, 'node_modules', dependency);

@@ -1,7 +1,7 @@
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { chat, readUntil, send, sseData, start } from '../test/http.js';
-import { behaviors } from './behavior.js';
+import { assertBehavior, behaviors } from './behavior.js';
 import { readFixture } from './fixtures.js';
 import { startTestUpstream, type TestUpstream } from './test-upstream.js';
 
@@ -73,6 +73,18 @@ describe('stream', () => {
     pending.abort();
     await upstream.waitForOpenConnections(idle);
     expect(upstream.lastRequest()?.aborted).toBe(true);
+  });
+
+  it('holds the response headers back for firstByteDelayMs', async () => {
+    upstream.enqueue(behaviors.stream(['a', 'b'], { firstByteDelayMs: 150 }));
+    const started = performance.now();
+    const response = await fetch(completionsUrl(), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(chat('q', { stream: true })) });
+    const headersAfter = performance.now() - started;
+    expect(response.status).toBe(200);
+    expect(headersAfter).toBeGreaterThanOrEqual(140);
+    const { chunks } = chunksOf(await response.text());
+    expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('')).toBe('ab');
+    expect(() => assertBehavior(behaviors.stream(['a'], { firstByteDelayMs: -1 }))).toThrow('firstByteDelayMs must be a non-negative integer');
   });
 
   it('refuses to answer embeddings with a chat script, naming the testkit', async () => {

@@ -52,6 +52,8 @@ export interface StreamBehavior extends AnswerExtras {
   reasoning?: string[];
   /** Pause between frames. */
   delayMs?: number;
+  /** Pause before the response headers: a provider slow to its first token. */
+  firstByteDelayMs?: number;
   /** Send usage (default true; messages and responses always carry it); an object overrides the counted numbers. */
   usage?: boolean | Partial<TokenUsage>;
   /** Default `stop` (`tool_calls` when there are tool calls, `stop_sequence` when `stopSequence` is set). */
@@ -230,6 +232,7 @@ export function assertBehavior(behavior: Behavior): void {
       if (!isStrings(behavior.chunks)) fail('chunks must be an array of strings');
       if (behavior.reasoning !== undefined && !isStrings(behavior.reasoning)) fail('reasoning must be an array of strings');
       if (behavior.delayMs !== undefined && !isCount(behavior.delayMs)) fail('delayMs must be a non-negative integer');
+      if (behavior.firstByteDelayMs !== undefined && !isCount(behavior.firstByteDelayMs)) fail('firstByteDelayMs must be a non-negative integer');
       const problem = extrasProblem(behavior);
       if (problem !== undefined) fail(problem);
       break;

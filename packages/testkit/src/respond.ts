@@ -132,6 +132,10 @@ export async function respond(behavior: Behavior, context: ResponseContext): Pro
         sendAnswer(exchange, testkitError(`the '${behavior.type}' behavior answers chat/completions, messages and responses, not ${route.endpoint}`, route.wire));
         return;
       }
+      if (behavior.type === 'stream' && behavior.firstByteDelayMs) {
+        await exchange.sleep(behavior.firstByteDelayMs);
+        if (exchange.closed) return;
+      }
       await answerInWire(context, scriptedAnswer(context, behavior), behavior.type === 'stream' ? behavior.delayMs : undefined);
       return;
     }

@@ -30,6 +30,8 @@ export interface ChatSocketOptions {
   credentialQuery(url: string | undefined, headers: HeaderBag): URLSearchParams | undefined;
   /** Hands a finished turn's log entry on (the `onRequest` logger); `secrets` are masked in it too. */
   report(context: ChatTurnContext, started: number, firstWriteAt: number | undefined, secrets: readonly (string | undefined)[]): void;
+  /** Runs a turn under its request span (telemetry); `report` ends the span. Absent: the turn runs as it is. */
+  traceTurn?(context: ChatTurnContext, turn: () => Promise<void>): Promise<void>;
 }
 
 /** The WebSocket side of the chat endpoint. */
@@ -194,7 +196,8 @@ export function createChatSockets(options: ChatSocketOptions): ChatSockets {
         },
       };
       try {
-        await runChatTurn(context, body, events);
+        const run = () => runChatTurn(context, body, events);
+        await (options.traceTurn ? options.traceTurn(context, run) : run());
       } catch (error) {
         // Not expected (the turn turns failures into events), but a socket is never left mid-turn without an end.
         if (!ended && !controller.signal.aborted) {

@@ -7,6 +7,7 @@ import type { HealthRegistry } from '../reachability/health-registry.js';
 import type { AttemptRecord } from '../router/attempts.js';
 import type { HeaderBag } from '../router/resolve.js';
 import type { Route } from '../router/route.js';
+import type { Telemetry } from '../telemetry/telemetry.js';
 import type { QuotaGate } from '../state/quotas.js';
 import type { Reservation, SharedState } from '../state/types.js';
 import { computeCost } from '../stream/cost.js';
@@ -21,6 +22,8 @@ export interface SwitchyardRuntime {
   readonly dispatcher: UpstreamDispatcher;
   /** Breakers, passive health and probes per provider (absent: no breaker, no probes). */
   readonly health?: HealthRegistry | undefined;
+  /** Spans and metrics (SPEC §10); absent: none. */
+  readonly telemetry?: Telemetry | undefined;
   /** Breakers, probes and quota counters beyond one request: in memory, or shared through Redis (SPEC §9). */
   readonly state?: SharedState | undefined;
   /** Limits per app token and per caller; absent when none is configured. */

@@ -3,6 +3,8 @@ import { type ErrorCode, SwitchyardError } from '../errors.js';
 import type { UpstreamTarget } from '../providers/provider.js';
 import type { HealthRegistry } from '../reachability/health-registry.js';
 import { policyUnreachableError, routeAllowedByPolicy } from '../reachability/policy.js';
+import type { AttemptKind } from '../telemetry/attributes.js';
+import { startAttemptSpan, type Telemetry } from '../telemetry/telemetry.js';
 import { toSwitchyardError } from '../upstream-errors.js';
 import { failoverRoutes, failsOver } from './failover.js';
 import { isRetryable, retryDelay, sleep } from './retry.js';
@@ -35,6 +37,8 @@ export interface AttemptCall {
 export interface AttemptPolicy {
   readonly config: ResolvedConfig;
   readonly health?: HealthRegistry | undefined;
+  /** Spans per attempt and retry/failover counts (SPEC §10); absent or disabled: none. */
+  readonly telemetry?: Telemetry | undefined;
   /** Jitter source, for tests. */
   readonly random?: () => number;
 }
@@ -76,9 +80,18 @@ function blockOf(route: Route, policy: AttemptPolicy): Block | undefined {
   return probe ? { reason: `provider_unreachable: ${provider.id} probe ${probe}` } : undefined;
 }
 
+function attemptKind(failover: boolean, candidate: number, retry: number): AttemptKind {
+  if (retry > 0) return 'retry';
+  if (candidate > 0) return 'candidate';
+  return failover ? 'failover' : 'first';
+}
+
 /** Tries one route's candidates in order, each with retries; reports every outcome to the provider's breaker. */
-async function runLeg<T>(route: Route, attempts: AttemptRecord[], run: Run<T>, signal: AbortSignal | undefined, policy: AttemptPolicy | undefined): Promise<AttemptOutcome<T>> {
+async function runLeg<T>(route: Route, attempts: AttemptRecord[], run: Run<T>, signal: AbortSignal | undefined, policy: AttemptPolicy | undefined, failover = false): Promise<AttemptOutcome<T>> {
   const { candidates, provider } = route;
+  const telemetry = policy?.telemetry?.enabled ? policy.telemetry : undefined;
+  // Only a caller's key can land in what the caller typed (a model id, a relay host).
+  const secret = route.keySource === 'caller' ? route.apiKey : undefined;
   const retries = policy?.config.retries;
   const health = route.baseUrlSource === 'caller' ? undefined : policy?.health;
   const call: AttemptCall = { signal, timeouts: route.tier === undefined ? undefined : policy?.config.tierTimeouts[route.tier] };
@@ -93,21 +106,25 @@ async function runLeg<T>(route: Route, attempts: AttemptRecord[], run: Run<T>, s
       // The circuit opened under this very request: its own last error says more than "circuit open".
       if (health && !permit) throw last ?? circuitOpenError(health, provider.id);
       let error: SwitchyardError;
+      const span = telemetry && startAttemptSpan(telemetry, { provider: provider.id, model: target.model, baseUrl: route.baseUrl, kind: attemptKind(failover, i, retry), number: attempts.length + 1, secret });
       try {
-        const value = await run(target, call);
+        const value = await (span ? span.within(() => run(target, call)) : run(target, call));
         health?.report(provider.id, permit);
         attempts.push({ provider: provider.id, model: target.model, status: 'ok' });
+        span?.succeed();
         return { value, target, attempts };
       } catch (thrown) {
         error = toSwitchyardError(thrown, context);
         health?.report(provider.id, permit, error, signal?.aborted === true);
         attempts.push({ provider: provider.id, model: target.model, status: 'failed', code: error.code });
+        span?.fail(error.code);
       }
       last = error;
       if (signal?.aborted) throw error;
       if (NEXT_CANDIDATE.has(error.code) && i < candidates.length - 1) break;
       const delay = retries && retry < retries.max && isRetryable(error) ? retryDelay(error, retry, retries, policy?.random) : undefined;
       if (delay === undefined) throw error;
+      telemetry?.metrics()?.retry(provider.id, error.code);
       try {
         await sleep(delay, signal);
       } catch {
@@ -157,8 +174,9 @@ export async function runAttempts<T>(
     }
   }
   for (const leg of failovers()) {
+    if (policy.telemetry?.enabled) policy.telemetry.metrics()?.failover(route.provider.id, leg.provider.id, last?.code);
     try {
-      return { ...(await runLeg(leg, attempts, run, signal, policy)), fallbackReason: reason };
+      return { ...(await runLeg(leg, attempts, run, signal, policy, true)), fallbackReason: reason };
     } catch (thrown) {
       last = toSwitchyardError(thrown);
       if (signal?.aborted) throw last;
