@@ -154,6 +154,26 @@ export interface StreamErrorBehavior {
   message?: string;
 }
 
+/**
+ * A known answer, continued from wherever the request left it: with no prefill it streams `text` whole; when the
+ * request's last assistant turn is a start of `text` (an assistant prefill, or a partial answer followed by an
+ * instruction to carry on), it streams only the rest, as a model asked to continue would. Makes a resumed answer
+ * deterministic: the client's text can be compared with `text`.
+ */
+export interface ContinuationBehavior {
+  type: 'continuation';
+  /** The whole answer. */
+  text: string;
+  /** Pause between frames. */
+  delayMs?: number;
+  /** Pause before the response headers: a provider slow to its first token. */
+  firstByteDelayMs?: number;
+  /** Characters at the end of the received start that the continuation says again before going on (a model that repeats itself). */
+  overlap?: number;
+  /** Answer `text` whole even after a start (a model that starts over). */
+  restart?: boolean;
+}
+
 /** A 502 nginx HTML page, as a broken proxy in front of a provider sends it. */
 export interface GarbageBehavior {
   type: 'garbage';
@@ -173,6 +193,7 @@ export type Behavior =
   | StallMidStreamBehavior
   | CutMidStreamBehavior
   | StreamErrorBehavior
+  | ContinuationBehavior
   | GarbageBehavior;
 
 const BEHAVIOR_TYPES: ReadonlySet<string> = new Set<Behavior['type']>([
@@ -188,6 +209,7 @@ const BEHAVIOR_TYPES: ReadonlySet<string> = new Set<Behavior['type']>([
   'stallMidStream',
   'cutMidStream',
   'streamError',
+  'continuation',
   'garbage',
 ]);
 
@@ -270,6 +292,13 @@ export function assertBehavior(behavior: Behavior): void {
       if (behavior.errorType !== undefined && (typeof behavior.errorType !== 'string' || behavior.errorType === '')) fail('errorType must be a non-empty string');
       if (behavior.message !== undefined && typeof behavior.message !== 'string') fail('message must be a string');
       break;
+    case 'continuation':
+      if (typeof behavior.text !== 'string' || behavior.text === '') fail('text must be a non-empty string');
+      if (behavior.delayMs !== undefined && !isCount(behavior.delayMs)) fail('delayMs must be a non-negative integer');
+      if (behavior.firstByteDelayMs !== undefined && !isCount(behavior.firstByteDelayMs)) fail('firstByteDelayMs must be a non-negative integer');
+      if (behavior.overlap !== undefined && !isCount(behavior.overlap)) fail('overlap must be a non-negative integer');
+      if (behavior.restart !== undefined && typeof behavior.restart !== 'boolean') fail('restart must be a boolean');
+      break;
     default:
       break;
   }
@@ -312,5 +341,6 @@ export const behaviors = {
     afterChunks,
     ...options,
   }),
+  continuation: (text: string, options: Options<ContinuationBehavior, 'text'> = {}): ContinuationBehavior => ({ type: 'continuation', text, ...options }),
   garbage: (): GarbageBehavior => ({ type: 'garbage' }),
 } as const;

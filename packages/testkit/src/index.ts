@@ -6,6 +6,7 @@ export {
   type AnswerExtras,
   type Behavior,
   type CompletionBehavior,
+  type ContinuationBehavior,
   type CutMidStreamBehavior,
   type EchoBehavior,
   type ErrorBehavior,

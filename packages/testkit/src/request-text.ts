@@ -69,6 +69,29 @@ export function lastUserTextOf(wire: Wire, body: unknown): string {
   }
 }
 
+/**
+ * The text of the request's last assistant turn, '' when there is none: chat, the last `assistant` message; messages,
+ * the last `assistant` message's text blocks; responses, the last `input` message with role `assistant`. A client that
+ * asks a model to carry on an answer sends its start there (a prefill, or a partial answer before an instruction).
+ */
+export function lastAssistantTextOf(wire: Wire, body: unknown): string {
+  if (!isRecord(body)) return '';
+  switch (wire) {
+    case 'chat': {
+      const assistant = records(body.messages).findLast((message) => message.role === 'assistant');
+      return assistant === undefined ? '' : messageText(assistant.content);
+    }
+    case 'messages': {
+      const assistant = records(body.messages).findLast((message) => message.role === 'assistant');
+      return assistant === undefined ? '' : anthropicContentText(assistant.content);
+    }
+    case 'responses': {
+      const item = records(body.input).findLast((entry) => (entry.type === undefined || entry.type === 'message') && entry.role === 'assistant');
+      return item === undefined ? '' : responsesContentText(item.content);
+    }
+  }
+}
+
 /** Prompt tokens of a request with the sandbox's counter: every message (and the system prompt or instructions). */
 export function promptTokensOf(wire: Wire, body: unknown): number {
   if (!isRecord(body)) return 0;

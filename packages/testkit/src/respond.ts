@@ -1,6 +1,6 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import { defaultFinish, toolCallsOf, type Answer } from './answer.js';
-import type { Behavior, CompletionBehavior, StreamBehavior } from './behavior.js';
+import type { Behavior, CompletionBehavior, ContinuationBehavior, StreamBehavior } from './behavior.js';
 import { breakOff, streamError } from './breaks.js';
 import { DONE_FRAME } from './chat-answer.js';
 import { splitIntoChunks } from './echo.js';
@@ -23,6 +23,7 @@ import {
 } from './response-context.js';
 import type { Wire } from './routes.js';
 import { sandboxJson, sandboxProblem } from './sandbox.js';
+import { lastAssistantTextOf } from './request-text.js';
 
 export { SANDBOX_MODEL, type ResponseContext } from './response-context.js';
 
@@ -76,6 +77,15 @@ function scriptedAnswer(context: ResponseContext, behavior: StreamBehavior | Com
   const content = splitIntoChunks(behavior.content);
   const reasoning = behavior.reasoning === undefined ? [] : splitIntoChunks(behavior.reasoning);
   return { ...common, content, reasoning, usage: usageFor(context, content, reasoning, behavior.usage, toolCalls), usageOnFinishChunk: false, done: true };
+}
+
+/** What a `continuation` says to this request: the rest of its text after the start the request carries (see the behavior). */
+export function continuationText(context: ResponseContext, behavior: ContinuationBehavior): string {
+  const { text } = behavior;
+  const start = lastAssistantTextOf(context.route.wire, context.json);
+  if (behavior.restart || start === '' || !text.startsWith(start)) return text;
+  const overlap = Math.min(behavior.overlap ?? 0, start.length);
+  return text.slice(start.length - overlap);
 }
 
 async function replayFixture(context: ResponseContext, name: string, delayMs: number | undefined, done: boolean, status: number | undefined): Promise<void> {
@@ -199,6 +209,30 @@ export async function respond(behavior: Behavior, context: ResponseContext): Pro
     case 'streamError':
       await streamError(context, behavior.afterChunks, behavior.chunks, behavior.errorType, behavior.message);
       return;
+    case 'continuation': {
+      if (route.endpoint !== 'chat' && route.endpoint !== 'messages' && route.endpoint !== 'responses') {
+        sendAnswer(exchange, testkitError(`the 'continuation' behavior answers chat/completions, messages and responses, not ${route.endpoint}`, route.wire));
+        return;
+      }
+      if (behavior.firstByteDelayMs) {
+        await exchange.sleep(behavior.firstByteDelayMs);
+        if (exchange.closed) return;
+      }
+      const content = splitIntoChunks(continuationText(context, behavior));
+      const answer: Answer = {
+        content,
+        reasoning: [],
+        toolCalls: [],
+        finishReason: 'stop',
+        stopSequence: undefined,
+        signature: undefined,
+        usage: usageFor(context, content, []),
+        usageOnFinishChunk: false,
+        done: true,
+      };
+      await answerInWire(context, answer, behavior.delayMs);
+      return;
+    }
     case 'garbage':
       exchange.send(502, { 'content-type': 'text/html', server: 'nginx' }, NGINX_502);
       return;
