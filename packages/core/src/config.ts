@@ -37,6 +37,13 @@ const providerSettingsSchema = z.object({
   reasoningParameter: z.enum(['reasoning_effort', 'enable_thinking', 'thinking', 'none']).default('reasoning_effort'),
   /** Whether a chat upstream honours Anthropic-style `cache_control` on content parts (kept there, dropped elsewhere). */
   cacheControl: z.boolean().default(false),
+  /**
+   * How this provider is asked to carry on an answer that broke (resume): `prefill`, the partial answer as the last
+   * assistant turn on the `messages` wire (Anthropic's prefill); `partial` or `prefix`, the same on the `chat` wire
+   * marked `partial: true` (DashScope's Qwen, Kimi) or `prefix: true` (DeepSeek's beta, Mistral); `instruction`, the
+   * partial answer as an assistant turn followed by a user turn asking to continue exactly where it stopped (any model).
+   */
+  continuation: z.enum(['prefill', 'partial', 'prefix', 'instruction']).default('instruction'),
   /** A base URL per cluster; one set for the running cluster also makes the provider reachable there by policy (egress). */
   clusterBaseUrls: z.partialRecord(clusterSchema, httpUrl).default({}),
   /** How the key is sent: `Authorization: Bearer`, Azure's `api-key`, or not at all. */
@@ -74,6 +81,44 @@ const timeoutsSchema = z.object({
 export type Timeouts = z.output<typeof timeoutsSchema>;
 
 const delaySchema = z.number().int().nonnegative();
+
+/** `*` in a list or record of tiers: every request, raw model ids included. */
+export const EVERY_TIER = '*';
+
+const resumeSchema = z.object({
+  /** Tiers whose streams continue on another candidate after a break (SPEC §5); `*` for every request. */
+  tiers: z.array(z.string().min(1)).default([]),
+  /** Whether a caller may turn resume on for one request with `X-LLM-Resume: true` (`false` always turns it off). */
+  header: z.boolean().default(false),
+  /** Continuations of one answer at most. */
+  maxResumes: z.number().int().min(1).max(5).default(2),
+  /** Silence after which a resumable stream counts as stalled and is continued elsewhere; default: the tier's `idleMs`. */
+  stallMs: msSchema.optional(),
+});
+/** Resume settings (SPEC §5), as `createSwitchyard` resolved them. */
+export type ResumeSettings = z.output<typeof resumeSchema>;
+
+const hedgeTierSchema = z.union([
+  delaySchema.transform((delayMs) => ({ delayMs, percentile: undefined })),
+  z.object({
+    /** Start the second attempt when no byte came after this long; with `percentile`, the most it waits (and the delay until enough first bytes were seen). */
+    delayMs: delaySchema,
+    /** Wait this percentile (1–99.9) of the provider's recent times to first byte instead, once at least 20 were seen. */
+    percentile: z.number().min(1).max(99.9).optional(),
+  }),
+]);
+const hedgeSchema = z.object({
+  /** Tier → hedge delay: a number of milliseconds, or `{ delayMs, percentile? }`; `*` for every request. */
+  tiers: z.record(z.string().min(1), hedgeTierSchema).default({}),
+  /** Whether a caller may hedge one request with `X-LLM-Hedge-Ms: <n>`. */
+  header: z.boolean().default(false),
+  /** No hedge starts sooner than this, whatever a header or a percentile says. */
+  minDelayMs: delaySchema.default(50),
+});
+/** One tier's hedge delay. */
+export type HedgeDelay = z.output<typeof hedgeTierSchema>;
+/** Hedge settings (SPEC §5), as `createSwitchyard` resolved them. */
+export type HedgeSettings = z.output<typeof hedgeSchema>;
 
 const retriesSchema = z.object({
   /** Retries after the first try of a model (SPEC §5): 429 rate limits, 5xx, connection errors, timeouts. */
@@ -220,6 +265,10 @@ export const switchyardOptionsSchema = z.object({
   /** Timeouts per tier, over `timeouts` (an `expert` tier may think for minutes before its first byte). */
   tierTimeouts: z.record(z.string().min(1), timeoutsSchema.partial()).default({}),
   retries: retriesSchema.default(retriesSchema.parse({})),
+  /** Continue a stream that broke or stalled after the commit on another candidate, spliced into the same answer (SPEC §5). Off unless set. */
+  resume: resumeSchema.optional(),
+  /** Start a second attempt when the first byte is late; the first to answer wins (SPEC §5). Off unless set. */
+  hedge: hedgeSchema.optional(),
   breaker: breakerSchema.default(breakerSchema.parse({})),
   probes: probesSchema.default(() => probesSchema.parse({})),
   /** Silence after which `/api/chat` sends a `heartbeat` event and `/v1` streams a `: ping` comment. */
@@ -285,6 +334,8 @@ export interface ResolvedProvider {
   countTokens: boolean;
   reasoningParameter: ReasoningParameter;
   cacheControl: boolean;
+  /** How a broken answer is continued here (resume). */
+  continuation: 'prefill' | 'partial' | 'prefix' | 'instruction';
   auth: 'bearer' | 'api-key' | 'none';
   apiKey: string | undefined;
   clusters: readonly Cluster[];
@@ -308,6 +359,10 @@ export interface ResolvedConfig {
   timeouts: Timeouts;
   tierTimeouts: Readonly<Record<string, Partial<Timeouts>>>;
   retries: RetryOptions;
+  /** Resume after a break (SPEC §5); undefined: off, the header ignored. */
+  resume: ResumeSettings | undefined;
+  /** Hedge a late first byte (SPEC §5); undefined: off, the header ignored. */
+  hedge: HedgeSettings | undefined;
   breaker: BreakerOptions;
   probes: ProbeSettings;
   heartbeatMs: number;
@@ -403,6 +458,7 @@ export function resolveConfig(options: SwitchyardOptions = {}): ResolvedConfig {
       countTokens: p.countTokens,
       reasoningParameter: p.reasoningParameter,
       cacheControl: p.cacheControl,
+      continuation: p.continuation,
       auth: p.auth,
       apiKey: p.apiKey,
       clusters: p.clusters,
@@ -440,6 +496,8 @@ export function resolveConfig(options: SwitchyardOptions = {}): ResolvedConfig {
     timeouts: o.timeouts,
     tierTimeouts: o.tierTimeouts,
     retries: o.retries,
+    resume: o.resume && (o.resume.tiers.length > 0 || o.resume.header) ? o.resume : undefined,
+    hedge: o.hedge && (Object.keys(o.hedge.tiers).length > 0 || o.hedge.header) ? o.hedge : undefined,
     breaker: o.breaker,
     probes: o.probes,
     heartbeatMs: o.heartbeatMs,

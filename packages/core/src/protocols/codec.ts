@@ -61,6 +61,41 @@ export interface PartEncoder {
   end(): string;
   /** Frames that end a broken stream: the wire's error event; never a clean end. */
   error(error: SwitchyardError): string;
+  /** Fields the stream's last frame carries beside its wire's own (`x_switchyard`); called before `finish` is encoded. */
+  annotate(fields: JsonObject): void;
+}
+
+/** What a stream has shown its client so far: the answer's text, and whether reasoning or a tool call went by. */
+export interface SentAnswer {
+  text: string;
+  reasoning: boolean;
+  toolCall: boolean;
+}
+
+/**
+ * Follows a stream forwarded as bytes closely enough to take it over (resume): only whole frames go out, so a frame
+ * cut short is never half-delivered; the upstream's error frames are held back; and the position is kept (text so
+ * far, open blocks, ids, sequence numbers) so that `continuation` can go on with the client's stream where the bytes
+ * stopped. It decodes every frame, so it costs what translation costs; the observer stays the fast path.
+ */
+export interface StreamTracker {
+  /** Takes upstream bytes; returns the whole frames to forward now, or undefined. Nothing after an error frame. */
+  push(chunk: Uint8Array): Uint8Array | undefined;
+  /** The body ended: the rest to forward (a last frame without its blank line), or undefined. */
+  end(): Uint8Array | undefined;
+  /** What the forwarded frames showed the client. */
+  readonly sent: SentAnswer;
+  /** Set when the stream cannot be taken over (several choices, an item or block a continuation cannot close). */
+  readonly untakeable: string | undefined;
+  readonly usage: Usage | undefined;
+  /** An error frame (held back, never forwarded), an unparseable frame, or (after `end`) a stream cut short. */
+  readonly error: SwitchyardError | undefined;
+  /** The stream finished properly. */
+  readonly complete: boolean;
+  /** What the client still needs to see a properly finished stream, or ''. */
+  closingFrames(): string;
+  /** An encoder that continues the client's stream after the last forwarded frame; `fallback` names an answer whose opening never went out. */
+  continuation(options: { includeUsage?: boolean; request?: JsonObject | undefined; fallback: AnswerMeta }): PartEncoder;
 }
 
 /** Watches a stream forwarded as bytes (passthrough): learns usage, finish, model and breaks, parsing as little as it can. */
@@ -107,6 +142,8 @@ export interface WireCodec {
   encodeAnswer(answer: Answer, meta: AnswerMeta): JsonObject;
   /** An observer for this wire's stream, forwarded as bytes. */
   createObserver(options: { provider?: string | undefined }): StreamObserver;
+  /** A tracker for this wire's stream, forwarded as bytes where a break may be continued elsewhere (resume). */
+  createTracker(options: { provider?: string | undefined }): StreamTracker;
   /** An error answer in this wire's envelope, plus `hint`. */
   errorAnswer(error: SwitchyardError): ErrorAnswer;
   /** The frame that ends a forwarded stream of this wire that broke after the commit. */

@@ -23,6 +23,7 @@ export const DEFAULT_PROVIDERS: Record<string, ProviderSettings> = {
     baseUrl: 'https://api.anthropic.com/v1',
     auth: 'bearer',
     countTokens: true,
+    continuation: 'prefill',
     clusters: ['global'],
     tiers: {
       general: ['claude-sonnet-4-6', 'claude-sonnet-4-5'],

@@ -4,7 +4,7 @@ import type { UpstreamTarget } from '../providers/provider.js';
 import type { HealthRegistry } from '../reachability/health-registry.js';
 import { policyUnreachableError, routeAllowedByPolicy } from '../reachability/policy.js';
 import type { AttemptKind } from '../telemetry/attributes.js';
-import { startAttemptSpan, type Telemetry } from '../telemetry/telemetry.js';
+import { type AttemptSpan, startAttemptSpan, type Telemetry } from '../telemetry/telemetry.js';
 import { toSwitchyardError } from '../upstream-errors.js';
 import { failoverRoutes, failsOver } from './failover.js';
 import { isRetryable, retryDelay, sleep } from './retry.js';
@@ -14,8 +14,19 @@ import type { Route } from './route.js';
 export interface AttemptRecord {
   provider: string;
   model: string;
-  status: 'ok' | 'failed';
+  /** `aborted`: stopped because another attempt answered first (a hedge's loser). */
+  status: 'ok' | 'failed' | 'aborted';
   code?: ErrorCode;
+  /** Set for tries outside the first plan: a continuation after a break (`resume`), the second attempt of a hedge (`hedge`). */
+  kind?: 'resume' | 'hedge';
+}
+
+/** The reason an attempt's signal is aborted with when another attempt of the request answered first. */
+export class AttemptSuperseded extends Error {
+  override readonly name = 'AttemptSuperseded';
+  constructor() {
+    super('Another attempt answered first.');
+  }
 }
 
 /** What a successful plan produced: the value, where it came from, and every try on the way. */
@@ -25,6 +36,13 @@ export interface AttemptOutcome<T> {
   attempts: AttemptRecord[];
   /** Why the answer came from another provider than the route's (`X-LLM-Fallback-Reason`); undefined when it did not. */
   fallbackReason?: string | undefined;
+  /** The span of the attempt that answered, when traced: a break after the commit marks it failed. */
+  span?: AttemptSpan | undefined;
+}
+
+/** Options of one plan: `kind` marks every try of a plan made after the first (a continuation, a hedge). */
+export interface PlanOptions {
+  kind?: 'resume' | 'hedge' | undefined;
 }
 
 /** What each try gets besides its target: the abort signal and the timeouts of the route's tier. */
@@ -46,7 +64,8 @@ export interface AttemptPolicy {
 /** Codes after which the next model candidate of the tier is tried (SPEC §5). */
 const NEXT_CANDIDATE: ReadonlySet<ErrorCode> = new Set(['model_not_found', 'region_restricted']);
 
-type Run<T> = (target: UpstreamTarget, call: AttemptCall) => Promise<T>;
+/** One attempt's work: call the upstream for `target`, resolve once it answered. */
+export type Run<T> = (target: UpstreamTarget, call: AttemptCall) => Promise<T>;
 
 /** Why the route's own provider is not tried: `error` when it must not be, none when a probe only advises against it. */
 interface Block {
@@ -80,45 +99,82 @@ function blockOf(route: Route, policy: AttemptPolicy): Block | undefined {
   return probe ? { reason: `provider_unreachable: ${provider.id} probe ${probe}` } : undefined;
 }
 
-function attemptKind(failover: boolean, candidate: number, retry: number): AttemptKind {
+function attemptKind(failover: boolean, candidate: number, retry: number, plan: PlanOptions['kind']): AttemptKind {
   if (retry > 0) return 'retry';
   if (candidate > 0) return 'candidate';
-  return failover ? 'failover' : 'first';
+  if (failover) return 'failover';
+  return plan ?? 'first';
+}
+
+type Tried<T> = { ok: true; outcome: AttemptOutcome<T> } | { ok: false; error: SwitchyardError };
+
+/**
+ * One try of one target: the breaker's permit, the attempt span, the run, the report to the breaker and the record.
+ * Resolves with the outcome or the normalized error; rejects only when the circuit opened under the request.
+ */
+async function tryTarget<T>(
+  target: UpstreamTarget,
+  attempts: AttemptRecord[],
+  run: Run<T>,
+  call: AttemptCall,
+  policy: AttemptPolicy | undefined,
+  kind: AttemptKind,
+  plan: PlanOptions['kind'],
+  last: SwitchyardError | undefined,
+): Promise<Tried<T>> {
+  const { route } = target;
+  const { provider } = route;
+  const { signal } = call;
+  const telemetry = policy?.telemetry?.enabled ? policy.telemetry : undefined;
+  const health = route.baseUrlSource === 'caller' ? undefined : policy?.health;
+  let permit = health?.acquire(provider.id);
+  // Only a shared breaker's half-open trial is claimed asynchronously; the hot path stays synchronous.
+  if (permit instanceof Promise) permit = await permit;
+  // The circuit opened under this very request: its own last error says more than "circuit open".
+  if (health && !permit) throw last ?? circuitOpenError(health, provider.id);
+  // Only a caller's key can land in what the caller typed (a model id, a relay host).
+  const secret = route.keySource === 'caller' ? route.apiKey : undefined;
+  const span = telemetry && startAttemptSpan(telemetry, { provider: provider.id, model: target.model, baseUrl: route.baseUrl, kind, number: attempts.length + 1, secret });
+  try {
+    const value = await (span ? span.within(() => run(target, call)) : run(target, call));
+    health?.report(provider.id, permit);
+    attempts.push(plan ? { provider: provider.id, model: target.model, status: 'ok', kind: plan } : { provider: provider.id, model: target.model, status: 'ok' });
+    span?.succeed();
+    return { ok: true, outcome: { value, target, attempts, span: span || undefined } };
+  } catch (thrown) {
+    const error = toSwitchyardError(thrown, { provider: provider.id, cluster: route.cluster, secrets: [route.apiKey] });
+    const superseded = signal?.aborted === true && signal.reason instanceof AttemptSuperseded;
+    health?.report(provider.id, permit, error, signal?.aborted === true);
+    const record: AttemptRecord = superseded ? { provider: provider.id, model: target.model, status: 'aborted' } : { provider: provider.id, model: target.model, status: 'failed', code: error.code };
+    if (plan) record.kind = plan;
+    attempts.push(record);
+    if (superseded) span?.abandon();
+    else span?.fail(error.code);
+    return { ok: false, error };
+  }
 }
 
 /** Tries one route's candidates in order, each with retries; reports every outcome to the provider's breaker. */
-async function runLeg<T>(route: Route, attempts: AttemptRecord[], run: Run<T>, signal: AbortSignal | undefined, policy: AttemptPolicy | undefined, failover = false): Promise<AttemptOutcome<T>> {
+async function runLeg<T>(
+  route: Route,
+  attempts: AttemptRecord[],
+  run: Run<T>,
+  signal: AbortSignal | undefined,
+  policy: AttemptPolicy | undefined,
+  failover = false,
+  plan: PlanOptions['kind'] = undefined,
+): Promise<AttemptOutcome<T>> {
   const { candidates, provider } = route;
   const telemetry = policy?.telemetry?.enabled ? policy.telemetry : undefined;
-  // Only a caller's key can land in what the caller typed (a model id, a relay host).
-  const secret = route.keySource === 'caller' ? route.apiKey : undefined;
   const retries = policy?.config.retries;
-  const health = route.baseUrlSource === 'caller' ? undefined : policy?.health;
   const call: AttemptCall = { signal, timeouts: route.tier === undefined ? undefined : policy?.config.tierTimeouts[route.tier] };
-  const context = { provider: provider.id, cluster: route.cluster, secrets: [route.apiKey] };
   let last: SwitchyardError | undefined;
   for (let i = 0; i < candidates.length; i++) {
     const target: UpstreamTarget = { route, model: candidates[i] as string };
     for (let retry = 0; ; retry++) {
-      let permit = health?.acquire(provider.id);
-      // Only a shared breaker's half-open trial is claimed asynchronously; the hot path stays synchronous.
-      if (permit instanceof Promise) permit = await permit;
-      // The circuit opened under this very request: its own last error says more than "circuit open".
-      if (health && !permit) throw last ?? circuitOpenError(health, provider.id);
-      let error: SwitchyardError;
-      const span = telemetry && startAttemptSpan(telemetry, { provider: provider.id, model: target.model, baseUrl: route.baseUrl, kind: attemptKind(failover, i, retry), number: attempts.length + 1, secret });
-      try {
-        const value = await (span ? span.within(() => run(target, call)) : run(target, call));
-        health?.report(provider.id, permit);
-        attempts.push({ provider: provider.id, model: target.model, status: 'ok' });
-        span?.succeed();
-        return { value, target, attempts };
-      } catch (thrown) {
-        error = toSwitchyardError(thrown, context);
-        health?.report(provider.id, permit, error, signal?.aborted === true);
-        attempts.push({ provider: provider.id, model: target.model, status: 'failed', code: error.code });
-        span?.fail(error.code);
-      }
+      const tried = await tryTarget(target, attempts, run, call, policy, attemptKind(failover, i, retry, plan), plan, last);
+      if (tried.ok) return tried.outcome;
+      const error = tried.error;
       last = error;
       if (signal?.aborted) throw error;
       if (NEXT_CANDIDATE.has(error.code) && i < candidates.length - 1) break;
@@ -133,6 +189,18 @@ async function runLeg<T>(route: Route, attempts: AttemptRecord[], run: Run<T>, s
     }
   }
   throw last ?? new Error('unreachable: a route always has at least one candidate');
+}
+
+/**
+ * One try of one target outside any plan (the second attempt of a hedge): breaker permit, span, record, and no
+ * retries, candidates or failover. Throws its error.
+ */
+export async function runOnce<T>(target: UpstreamTarget, attempts: AttemptRecord[], run: Run<T>, signal: AbortSignal | undefined, policy: AttemptPolicy, plan: 'hedge'): Promise<AttemptOutcome<T>> {
+  const { route } = target;
+  const call: AttemptCall = { signal, timeouts: route.tier === undefined ? undefined : policy.config.tierTimeouts[route.tier] };
+  const tried = await tryTarget(target, attempts, run, call, policy, plan, plan, undefined);
+  if (tried.ok) return tried.outcome;
+  throw tried.error;
 }
 
 /**
@@ -154,8 +222,10 @@ export async function runAttempts<T>(
   run: Run<T>,
   signal?: AbortSignal,
   policy?: AttemptPolicy,
+  options: PlanOptions = {},
 ): Promise<AttemptOutcome<T>> {
-  if (!policy) return runLeg(route, attempts, run, signal, undefined);
+  const plan = options.kind;
+  if (!policy) return runLeg(route, attempts, run, signal, undefined, false, plan);
   const { config, health } = policy;
   const admissible = (id: string) => !health || (health.wouldAdmit(id) && health.probeBlock(id) === undefined);
   const failovers = () => failoverRoutes(config, route, (provider) => admissible(provider.id));
@@ -166,7 +236,7 @@ export async function runAttempts<T>(
   // A probe only advises: with nowhere else to go, the route's own provider is still tried.
   if (!block || (!block.error && failovers().length === 0)) {
     try {
-      return await runLeg(route, attempts, run, signal, policy);
+      return await runLeg(route, attempts, run, signal, policy, false, plan);
     } catch (thrown) {
       last = toSwitchyardError(thrown);
       if (signal?.aborted || !failsOver(last, route)) throw last;
@@ -176,7 +246,7 @@ export async function runAttempts<T>(
   for (const leg of failovers()) {
     if (policy.telemetry?.enabled) policy.telemetry.metrics()?.failover(route.provider.id, leg.provider.id, last?.code);
     try {
-      return { ...(await runLeg(leg, attempts, run, signal, policy, true)), fallbackReason: reason };
+      return { ...(await runLeg(leg, attempts, run, signal, policy, true, plan)), fallbackReason: reason };
     } catch (thrown) {
       last = toSwitchyardError(thrown);
       if (signal?.aborted) throw last;

@@ -9,9 +9,23 @@ import type { FinishReason } from './parts.js';
 export interface RouteAttempt {
   provider: string;
   model: string;
-  status?: 'ok' | 'failed';
+  status?: 'ok' | 'failed' | 'aborted';
   /** The error code of a failed attempt. */
   code?: string;
+  /** A continuation after a break (`resume`), or the second attempt of a hedge (`hedge`). */
+  kind?: 'resume' | 'hedge';
+}
+
+/**
+ * One continuation of an answer that broke after the commit (SPEC §5 resume): where the stream broke, why, and where
+ * it went on. `at` counts the characters of answer text the client had when it broke. Carried by the `route` event on
+ * `/api/chat` and by the `x_switchyard.resumed` field of the last frame of `/v1` streams.
+ */
+export interface ResumeRecord {
+  from: { provider: string; model: string };
+  to: { provider: string; model: string };
+  at: number;
+  code: string;
 }
 
 /** How an `/api/chat` stream ended. */
@@ -25,6 +39,8 @@ export interface ChatRouteContent {
   attempts: RouteAttempt[];
   /** Why the answer came from another provider than the one asked for (`X-LLM-Fallback-Reason`). */
   fallbackReason?: string;
+  /** Set on the `route` event sent when a broken answer goes on elsewhere: every continuation so far. */
+  resumed?: ResumeRecord[];
 }
 
 /** The `costStatistics` event's content: token counts as reported and the cost. */

@@ -15,7 +15,7 @@ export const INSTRUMENTATION_SCOPE = '@switchyard/core';
 export interface AttemptSummary {
   provider: string;
   model: string;
-  status: 'ok' | 'failed';
+  status: 'ok' | 'failed' | 'aborted';
 }
 
 /** What an upstream attempt span is about. */
@@ -41,6 +41,10 @@ export interface AttemptSpan {
   succeed(): void;
   /** The attempt failed with `code`: `error.type`, error status, ended. */
   fail(code: ErrorCode): void;
+  /** Another attempt answered first (a hedge's loser): ended without an error, `switchyard.attempt.outcome` `superseded`. */
+  abandon(): void;
+  /** Its answer broke after the commit with `code` (the request goes on, resumed elsewhere): error status, ended. */
+  broke(code: ErrorCode): void;
 }
 
 /** The span of one request, open while the endpoint runs. */
@@ -252,19 +256,37 @@ export function createTelemetry({ settings, sources }: TelemetryOptions): Teleme
       }
       const span = active.startSpan(`${operation} ${model}`, { kind: SpanKind.CLIENT, attributes }, parent);
       if (!span.isRecording()) return undefined;
+      let ended = false;
+      const end = () => {
+        if (ended) return;
+        ended = true;
+        span.end();
+      };
       return {
         within: (fn) => api.context.with(api.trace.setSpan(parent, span), fn),
         succeed() {
           span.setAttribute(ATTR.responseModel, model);
-          if (!request) return span.end();
-          // One attempt feeds the answer; a previous one (a hedge's loser, later) ends here.
+          if (!request) return end();
+          // One attempt feeds the answer; a previous one (broken and resumed elsewhere) ends here.
           request.served?.end();
           request.served = span;
         },
         fail(code) {
           span.setAttribute(ATTR.errorType, code);
           span.setStatus({ code: SpanStatusCode.ERROR, message: code });
-          span.end();
+          end();
+        },
+        abandon() {
+          span.setAttribute(ATTR.attemptOutcome, 'superseded');
+          end();
+        },
+        broke(code) {
+          // An attempt that feeds the answer is ended with the request; one that broke ends now.
+          if (ended) return;
+          if (request?.served === span) request.served = undefined;
+          span.setAttribute(ATTR.errorType, code);
+          span.setStatus({ code: SpanStatusCode.ERROR, message: code });
+          end();
         },
       };
     },

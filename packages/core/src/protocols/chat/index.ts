@@ -1,6 +1,7 @@
 /** The Chat Completions codec (`/chat/completions`). */
 import { encodeOpenAIErrorFrame, openAIErrorBody } from '../../stream/sse-encoder.js';
 import type { WireCodec } from '../codec.js';
+import { createChatTracker } from './tracker.js';
 import { errorHeaders } from '../error-headers.js';
 import { decodeChatAnswer, encodeChatAnswer } from './answer.js';
 import { checkChatRequest, decodeChatRequest, encodeChatRequest } from './request.js';
@@ -16,6 +17,7 @@ export const chatCodec: WireCodec = {
   createEncoder: createChatEncoder,
   encodeAnswer: encodeChatAnswer,
   createObserver: createChatObserver,
+  createTracker: createChatTracker,
   errorAnswer: (error) => ({ status: error.status, headers: errorHeaders(error), body: JSON.stringify(openAIErrorBody(error)) }),
   errorFrame: encodeOpenAIErrorFrame,
 };

@@ -3,11 +3,12 @@ import type { SwitchyardError } from '../../errors.js';
 import { createChunkReader } from '../../stream/chunk-parts.js';
 import type { StreamPart, Usage } from '../../stream/parts.js';
 import { createPassthroughObserver } from '../../stream/passthrough-observer.js';
-import { DONE_FRAME, encodeDataFrame, encodeOpenAIErrorFrame } from '../../stream/sse-encoder.js';
+import { DONE_FRAME, encodeOpenAIErrorFrame } from '../../stream/sse-encoder.js';
 import { createSseParser } from '../../stream/sse-parser.js';
 import { invalidFrameError, streamEndedEarlyError } from '../../stream/stream-errors.js';
 import { normalizeUpstreamError } from '../../upstream-errors.js';
 import type { AnswerMeta, PartDecoder, PartEncoder, StreamObserver } from '../codec.js';
+import { trailerMembers } from '../trailer.js';
 
 /** A decoder of an upstream's `chat.completion.chunk` stream (the push-based twin of `readParts`). */
 export function createChatDecoder(options: { provider?: string | undefined } = {}): PartDecoder {
@@ -84,14 +85,17 @@ export function chatFinishReason(reason: string | undefined): string {
 
 /**
  * An encoder of parts as `chat.completion.chunk` frames: a role chunk first, then one frame per delta, the finish
- * chunk, a usage chunk (`choices: []`) when the caller asked for usage, and `[DONE]`.
+ * chunk, a usage chunk (`choices: []`) when the caller asked for usage, and `[DONE]`. `continued`: the role chunk
+ * already went out (the encoder takes over a stream forwarded as bytes).
  */
-export function createChatEncoder(meta: AnswerMeta, options: { includeUsage?: boolean } = {}): PartEncoder {
+export function createChatEncoder(meta: AnswerMeta, options: { includeUsage?: boolean; continued?: boolean } = {}): PartEncoder {
   const head = `{"id":${JSON.stringify(meta.id)},"object":"chat.completion.chunk","created":${meta.created},"model":${JSON.stringify(meta.model)},"choices":`;
-  let started = false;
+  let started = options.continued === true;
   let usage: Usage | undefined;
+  // Members the last frame carries (annotate): the usage chunk when one is asked for, else the finish chunk.
+  let trailer = '';
   const tools = new Set<number>();
-  const frame = (choice: string) => `data: ${head}[${choice}]}\n\n`;
+  const frame = (choice: string, extra = '') => `data: ${head}[${choice}]${extra}}\n\n`;
   const delta = (body: string) => {
     const first = started ? '' : frame('{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}');
     started = true;
@@ -125,7 +129,12 @@ export function createChatEncoder(meta: AnswerMeta, options: { includeUsage?: bo
         case 'finish': {
           const first = started ? '' : frame('{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}');
           started = true;
-          return `${first}${frame(`{"index":0,"delta":{},"finish_reason":${JSON.stringify(chatFinishReason(part.reason))}}`)}`;
+          let extra = '';
+          if (!options.includeUsage) {
+            extra = trailer;
+            trailer = '';
+          }
+          return `${first}${frame(`{"index":0,"delta":{},"finish_reason":${JSON.stringify(chatFinishReason(part.reason))}}`, extra)}`;
         }
         case 'usage':
           usage = part.usage;
@@ -136,11 +145,21 @@ export function createChatEncoder(meta: AnswerMeta, options: { includeUsage?: bo
       }
     },
     end() {
-      const usageFrame = options.includeUsage && usage ? encodeDataFrame({ id: meta.id, object: 'chat.completion.chunk', created: meta.created, model: meta.model, choices: [], usage: chatUsage(usage) }) : '';
-      return `${usageFrame}${DONE_FRAME}`;
+      let last = '';
+      if (options.includeUsage && (usage || trailer !== '')) {
+        last = `data: {"id":${JSON.stringify(meta.id)},"object":"chat.completion.chunk","created":${meta.created},"model":${JSON.stringify(meta.model)},"choices":[]${usage ? `,"usage":${JSON.stringify(chatUsage(usage))}` : ''}${trailer}}\n\n`;
+      } else if (trailer !== '') {
+        // No finish chunk carried it: a frame of its own, still the last before [DONE].
+        last = frame('{"index":0,"delta":{},"finish_reason":null}', trailer);
+      }
+      trailer = '';
+      return `${last}${DONE_FRAME}`;
     },
     error(error: SwitchyardError) {
       return encodeOpenAIErrorFrame(error);
+    },
+    annotate(fields) {
+      trailer = trailerMembers(fields);
     },
   };
 }

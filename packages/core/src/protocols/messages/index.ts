@@ -1,5 +1,6 @@
 /** The Anthropic Messages codec (`/messages`). */
 import type { WireCodec } from '../codec.js';
+import { createMessagesTracker } from './tracker.js';
 import { decodeMessagesAnswer, encodeMessagesAnswer } from './answer.js';
 import { anthropicErrorAnswer, anthropicErrorBody } from './errors.js';
 import { createMessagesObserver } from './observer.js';
@@ -16,6 +17,7 @@ export const messagesCodec: WireCodec = {
   createEncoder: (meta) => createMessagesEncoder(meta),
   encodeAnswer: encodeMessagesAnswer,
   createObserver: createMessagesObserver,
+  createTracker: createMessagesTracker,
   errorAnswer: anthropicErrorAnswer,
   errorFrame: (error) => `event: error\ndata: ${JSON.stringify(anthropicErrorBody(error))}\n\n`,
 };

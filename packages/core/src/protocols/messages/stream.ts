@@ -7,6 +7,7 @@ import { normalizeUpstreamError } from '../../upstream-errors.js';
 import type { AnswerMeta, PartDecoder, PartEncoder } from '../codec.js';
 import { isRecord } from '../validation.js';
 import { anthropicErrorBody } from './errors.js';
+import { trailerMembers } from '../trailer.js';
 
 type Json = Record<string, unknown>;
 
@@ -278,15 +279,25 @@ function frame(type: string, json: string): string {
   return `event: ${type}\ndata: ${json}\n\n`;
 }
 
+/** Where a Messages stream forwarded as bytes stopped: its last block's index, and the kind of block still open there. */
+export interface MessagesPosition {
+  index: number;
+  open?: 'text' | 'thinking' | undefined;
+}
+
 /**
  * An encoder of parts as Anthropic Messages events: `message_start`, one block per run of text, thinking or tool
  * call (`content_block_start` … `_delta` … `_stop`), then `message_delta` with the stop reason and usage, and
  * `message_stop`. Usage arrives last on other wires, so `message_start` reports zeros and `message_delta` the figures.
+ * `continued`: `message_start` and the blocks up to that position already went out (the encoder takes over a stream
+ * forwarded as bytes).
  */
-export function createMessagesEncoder(meta: AnswerMeta): PartEncoder {
-  let started = false;
-  let index = -1;
-  let open: { kind: 'text' | 'thinking' | 'tool'; tool?: number; signed?: boolean } | undefined;
+export function createMessagesEncoder(meta: AnswerMeta, options: { continued?: MessagesPosition } = {}): PartEncoder {
+  const { continued } = options;
+  let started = continued !== undefined;
+  let index = continued?.index ?? -1;
+  let open: { kind: 'text' | 'thinking' | 'tool'; tool?: number; signed?: boolean } | undefined = continued?.open ? { kind: continued.open } : undefined;
+  let trailer = '';
   const toolBlocks = new Map<number, number>();
   let finish: FinishReason | undefined;
   let stopSequence: string | undefined;
@@ -368,10 +379,13 @@ export function createMessagesEncoder(meta: AnswerMeta): PartEncoder {
       let out = begin() + close();
       const stopReason = stopReasonFor(finish, stopSequence);
       out += frame('message_delta', JSON.stringify({ type: 'message_delta', delta: { stop_reason: stopReason, stop_sequence: stopSequence ?? null }, usage: anthropicUsage(usage) }));
-      return out + frame('message_stop', '{"type":"message_stop"}');
+      return out + frame('message_stop', `{"type":"message_stop"${trailer}}`);
     },
     error(error: SwitchyardError) {
       return begin() + frame('error', JSON.stringify(anthropicErrorBody(error)));
+    },
+    annotate(fields) {
+      trailer = trailerMembers(fields);
     },
   };
 }

@@ -1,5 +1,6 @@
 /** The OpenAI Responses codec (`/responses`). */
 import type { WireCodec } from '../codec.js';
+import { createResponsesTracker } from './tracker.js';
 import { decodeResponsesAnswer, encodeResponsesAnswer } from './answer.js';
 import { responsesErrorAnswer, responsesErrorEvent } from './errors.js';
 import { createResponsesObserver } from './observer.js';
@@ -16,6 +17,7 @@ export const responsesCodec: WireCodec = {
   createEncoder: (meta) => createResponsesEncoder(meta),
   encodeAnswer: encodeResponsesAnswer,
   createObserver: createResponsesObserver,
+  createTracker: createResponsesTracker,
   errorAnswer: responsesErrorAnswer,
   // Without the stream's state (the observer has it): the error event alone, unnumbered.
   errorFrame: (error) => responsesErrorEvent(error, undefined),

@@ -11,6 +11,7 @@ import { normalizeUpstreamError } from '../../upstream-errors.js';
 import type { AnswerMeta, JsonObject, PartDecoder, PartEncoder } from '../codec.js';
 import { isRecord } from '../validation.js';
 import { responsesErrorBody, responsesErrorEvent } from './errors.js';
+import { trailerMembers } from '../trailer.js';
 
 type Json = Record<string, unknown>;
 
@@ -386,12 +387,29 @@ export function itemId(meta: AnswerMeta, kind: 'msg' | 'rs' | 'fc', index: numbe
   return `${kind}_${base}${index.toString(16).padStart(2, '0')}`;
 }
 
-interface OpenItem {
+/** An output item still open (a message or a reasoning summary being written). */
+export interface OpenItem {
   kind: 'message' | 'reasoning';
   outputIndex: number;
   id: string;
+  /** The text of its current part. */
   text: string;
   encrypted?: string;
+  /** The current part's `content_index` (message) or `summary_index` (reasoning); 0 when absent. */
+  part?: number;
+  /** Parts finished before the current one, as their `done` events carried them. */
+  earlier?: Json[];
+}
+
+/** Where a Responses stream forwarded as bytes stopped: what the encoder needs to go on with it. */
+export interface ResponsesPosition {
+  /** The next `sequence_number`. */
+  sequence: number;
+  /** The output items so far, by `output_index`, as their last event showed them. */
+  output: Json[];
+  open?: OpenItem | undefined;
+  /** The Response object of `response.created`: the later events repeat it, with their status, output and usage. */
+  response?: Json | undefined;
 }
 
 interface OpenCall {
@@ -404,19 +422,26 @@ interface OpenCall {
  * deltas, `done`); the stream ends with `response.completed`, or `response.incomplete` for a length or content-filter
  * stop, carrying the whole output and usage; a broken stream ends with an `error` event then `response.failed`.
  */
-export function createResponsesEncoder(meta: AnswerMeta): PartEncoder {
+export function createResponsesEncoder(meta: AnswerMeta, options: { continued?: ResponsesPosition } = {}): PartEncoder {
+  const { continued } = options;
   const namespaces = namespacesOf(meta.request);
-  let sequence = 0;
-  let started = false;
+  let sequence = continued?.sequence ?? 0;
+  let started = continued !== undefined;
   let closed = false;
-  const output: Json[] = [];
-  let open: OpenItem | undefined;
+  const output: Json[] = continued ? [...continued.output] : [];
+  let open: OpenItem | undefined = continued?.open;
   const calls = new Map<number, OpenCall>();
   let finish: FinishReason | undefined;
   let usage: Usage | undefined;
+  let trailer = '';
 
   const next = (type: string, rest: string) => frame(type, sequence++, rest);
-  const response = (status: string, extra?: Parameters<typeof responseObject>[3]) => JSON.stringify(responseObject(meta, status, output, extra));
+  const response = (status: string, extra: Parameters<typeof responseObject>[3] = {}) => {
+    const base = continued?.response;
+    // A stream taken over repeats its upstream's own Response object, with what changed since.
+    if (base === undefined) return JSON.stringify(responseObject(meta, status, output, extra));
+    return JSON.stringify({ ...base, status, error: extra.error ?? null, incomplete_details: extra.incomplete ?? null, output, usage: extra.usage ?? null });
+  };
 
   function begin(): string {
     if (started) return '';
@@ -432,16 +457,18 @@ export function createResponsesEncoder(meta: AnswerMeta): PartEncoder {
     const at = `"item_id":${JSON.stringify(item.id)},"output_index":${item.outputIndex}`;
     let out = '';
     let done: Json;
+    const index = item.part ?? 0;
+    const earlier = item.earlier ?? [];
     if (item.kind === 'message') {
       const part = { type: 'output_text', annotations: [], logprobs: [], text: item.text };
-      out += next('response.output_text.done', `${at},"content_index":0,"text":${JSON.stringify(item.text)},"logprobs":[]`);
-      out += next('response.content_part.done', `${at},"content_index":0,"part":${JSON.stringify(part)}`);
-      done = { id: item.id, type: 'message', status, content: [part], role: 'assistant' };
+      out += next('response.output_text.done', `${at},"content_index":${index},"text":${JSON.stringify(item.text)},"logprobs":[]`);
+      out += next('response.content_part.done', `${at},"content_index":${index},"part":${JSON.stringify(part)}`);
+      done = { id: item.id, type: 'message', status, content: [...earlier, part], role: 'assistant' };
     } else {
       const part = { type: 'summary_text', text: item.text };
-      out += next('response.reasoning_summary_text.done', `${at},"summary_index":0,"text":${JSON.stringify(item.text)}`);
-      out += next('response.reasoning_summary_part.done', `${at},"summary_index":0,"part":${JSON.stringify(part)}`);
-      done = { id: item.id, type: 'reasoning', summary: [part], ...(item.encrypted !== undefined ? { encrypted_content: item.encrypted } : {}) };
+      out += next('response.reasoning_summary_text.done', `${at},"summary_index":${index},"text":${JSON.stringify(item.text)}`);
+      out += next('response.reasoning_summary_part.done', `${at},"summary_index":${index},"part":${JSON.stringify(part)}`);
+      done = { id: item.id, type: 'reasoning', summary: [...earlier, part], ...(item.encrypted !== undefined ? { encrypted_content: item.encrypted } : {}) };
     }
     output[item.outputIndex] = done;
     return out + next('response.output_item.done', `"output_index":${item.outputIndex},"item":${JSON.stringify(done)}`);
@@ -503,13 +530,13 @@ export function createResponsesEncoder(meta: AnswerMeta): PartEncoder {
           if (open?.kind !== 'message') out += openItem('message');
           const item = open as OpenItem;
           item.text += part.text;
-          return out + next('response.output_text.delta', `"item_id":${JSON.stringify(item.id)},"output_index":${item.outputIndex},"content_index":0,"delta":${JSON.stringify(part.text)},"logprobs":[]`);
+          return out + next('response.output_text.delta', `"item_id":${JSON.stringify(item.id)},"output_index":${item.outputIndex},"content_index":${item.part ?? 0},"delta":${JSON.stringify(part.text)},"logprobs":[]`);
         }
         case 'reasoning': {
           if (open?.kind !== 'reasoning' || open.encrypted !== undefined) out += openItem('reasoning');
           const item = open as OpenItem;
           item.text += part.text;
-          return out + next('response.reasoning_summary_text.delta', `"item_id":${JSON.stringify(item.id)},"output_index":${item.outputIndex},"summary_index":0,"delta":${JSON.stringify(part.text)}`);
+          return out + next('response.reasoning_summary_text.delta', `"item_id":${JSON.stringify(item.id)},"output_index":${item.outputIndex},"summary_index":${item.part ?? 0},"delta":${JSON.stringify(part.text)}`);
         }
         case 'reasoning-signature':
           // The signature that lets the reasoning go back later travels as the item's encrypted content.
@@ -563,7 +590,7 @@ export function createResponsesEncoder(meta: AnswerMeta): PartEncoder {
       let out = begin() + closeOpen(status) + closeCalls(status);
       const details = incomplete ? { reason: finish === 'length' ? 'max_output_tokens' : 'content_filter' } : null;
       const type = incomplete ? 'response.incomplete' : 'response.completed';
-      out += next(type, `"response":${response(status, { incomplete: details, usage: responsesUsage(usage) })}`);
+      out += next(type, `"response":${response(status, { incomplete: details, usage: responsesUsage(usage) })}${trailer}`);
       return out;
     },
     error(error: SwitchyardError) {
@@ -574,6 +601,9 @@ export function createResponsesEncoder(meta: AnswerMeta): PartEncoder {
       out += responsesErrorEvent(error, sequence++);
       out += next('response.failed', `"response":${response('failed', { error: { code: body.error.code, message: body.error.message } })}`);
       return out;
+    },
+    annotate(fields) {
+      trailer = trailerMembers(fields);
     },
   };
 }
