@@ -34,7 +34,11 @@ export interface RequestLogEntry {
   quotaMs?: number | undefined;
   /** `alone` when this instance has Redis configured but served the request on its own state (SPEC §9). */
   sharedState?: 'alone' | undefined;
-  /** Set when the stream failed after the commit point. */
+  /** Set when the stream failed after the commit point (and no continuation finished it). */
   streamError?: ErrorCode | undefined;
+  /** How many times the answer's stream broke and went on elsewhere (resume). */
+  resumes?: number | undefined;
+  /** Which attempt answered when a second one was started for a late first byte (hedge). */
+  hedged?: 'primary' | 'hedge' | undefined;
   clientAborted?: boolean | undefined;
 }

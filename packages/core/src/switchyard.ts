@@ -28,6 +28,7 @@ import { createRedisState } from './state/redis-state.js';
 import type { SharedState } from './state/types.js';
 import type { MetricSources } from './telemetry/metrics.js';
 import { createTelemetry, type RequestTrace } from './telemetry/telemetry.js';
+import { createFirstByteStats } from './router/hedge.js';
 
 /** What `attach` needs of a server: its `'upgrade'` event (`node:http` and `node:https` servers). */
 export type UpgradeServer = Pick<EventEmitter, 'on' | 'off' | 'listenerCount'>;
@@ -181,6 +182,7 @@ export function createSwitchyard(options: SwitchyardOptions = {}): Switchyard {
     dispatcher,
     health,
     telemetry,
+    firstBytes: config.hedge ? createFirstByteStats() : undefined,
     state,
     quotas,
     providerFor: (route) => adapters[route.provider.id] ?? openai,

@@ -2,12 +2,19 @@ import type { ResolvedConfig } from '../config.js';
 import { type ErrorCode, SwitchyardError } from '../errors.js';
 import { applyGenerationSettings } from '../providers/model-params.js';
 import type { JsonBody, UpstreamResponse, UpstreamTarget } from '../providers/provider.js';
-import { runAttempts, servedHeaders } from '../router/attempts.js';
+import { type AttemptCall, runAttempts, servedHeaders } from '../router/attempts.js';
+import { type HedgedOutcome, hedgeDelayFor, runHedged } from '../router/hedge.js';
+import { resumeFor } from '../router/resume.js';
+import type { ResumeSettings } from '../config.js';
+import type { SentAnswer } from '../protocols/codec.js';
+import type { AttemptSpan } from '../telemetry/telemetry.js';
+import { noteSent } from './forward.js';
+import { recordResumedUsage, reportBreak, resumeAnswer, type ResumeResult, withStall } from './resume-stream.js';
 import { resolveRoute } from '../router/resolve.js';
 import { costStatisticsEvent } from '../stream/cost.js';
 import type { Usage } from '../stream/parts.js';
 import { type Generation, generate, generationParts } from '../router/generate.js';
-import { type ChatEvent, chatErrorEvent, encodeChatEvent } from '../stream/sse-encoder.js';
+import { type ChatEvent, chatErrorEvent, encodeChatEvent, type ResumeRecord } from '../stream/sse-encoder.js';
 import { toSwitchyardError } from '../upstream-errors.js';
 import { recordUsage, retryAfterHeader, type Endpoint, type EndpointContext } from './endpoint-context.js';
 import { reserveQuota } from './quota-check.js';
@@ -159,6 +166,8 @@ export async function runChatTurn(context: ChatTurnContext, turnBody: () => Prom
   let failure: SwitchyardError | undefined;
   let fallbackReason: string | undefined;
   let route;
+  let resume: ResumeSettings | undefined;
+  let hedgeMs: number | undefined;
   try {
     const body = await turnBody();
     const { question } = body;
@@ -167,6 +176,9 @@ export async function runChatTurn(context: ChatTurnContext, turnBody: () => Prom
     const agent = agentFor(config, body.agent);
     const history = parseMessages(body.messages);
     route = resolveRoute(config, { headers: context.headers, query: context.query, requested: body.provider }, { defaultTier: agent.tier });
+    // Opt-ins of SPEC §5; a turn without them pays for neither (no tracking, no timer).
+    resume = resumeFor(config, route, context.headers);
+    hedgeMs = hedgeDelayFor(config, route, context.headers, context.runtime.firstBytes);
     await reserveQuota(context, route, body);
     let system = agent.systemPrompt;
     if (typeof body.language === 'string' && body.language.trim() !== '') system = `${system}\nAnswer in ${body.language.trim().slice(0, 32)}.`.trim();
@@ -178,19 +190,18 @@ export async function runChatTurn(context: ChatTurnContext, turnBody: () => Prom
   }
   context.log.provider = route.provider.id;
   context.log.keySource = route.keySource;
+  let span: AttemptSpan | undefined;
   try {
-    const outcome = await runAttempts(
-      route,
-      context.attempts,
-      // Built as a Chat Completions request; a provider that speaks another wire gets it translated.
-      (t, call) => generate(context.runtime.providerFor(t.route), t, 'chat', buildChatRequest(t.model, messages), call),
-      events.signal,
-      context.runtime,
-    );
+    // Built as a Chat Completions request; a provider that speaks another wire gets it translated.
+    const run = (t: UpstreamTarget, call: AttemptCall) => generate(context.runtime.providerFor(t.route), t, 'chat', buildChatRequest(t.model, messages), resume ? withStall(resume, call) : call);
+    const outcome: HedgedOutcome =
+      hedgeMs === undefined ? await runAttempts(route, context.attempts, run, events.signal, context.runtime) : await runHedged(route, context.attempts, run, events.signal, context.runtime, hedgeMs);
     target = outcome.target;
     generation = outcome.value;
     response = generation.response;
     fallbackReason = outcome.fallbackReason;
+    span = outcome.span;
+    if (outcome.hedged) context.log.hedged = outcome.hedged;
   } catch (error) {
     failure = toSwitchyardError(error);
   }
@@ -226,11 +237,14 @@ export async function runChatTurn(context: ChatTurnContext, turnBody: () => Prom
 
   let usage: Usage | undefined;
   let finish: string | undefined;
+  // What went out, kept only where a break may be continued elsewhere.
+  const sent: SentAnswer | undefined = resume ? { text: '', reasoning: false, toolCall: false } : undefined;
   try {
     if (generation && !failure) {
       const parts = generationParts(generation, { provider: served.provider.id, signal: events.signal, limit: config.limits.upstreamBodyBytes });
       for await (const part of parts) {
         let pending: Promise<void> | undefined;
+        if (sent !== undefined) noteSent(sent, part);
         if (part.type === 'text') pending = send({ type: 'reply', content: part.text });
         else if (part.type === 'reasoning') pending = send({ type: 'thinking', content: part.text });
         else if (part.type === 'usage') usage = part.usage;
@@ -244,18 +258,37 @@ export async function runChatTurn(context: ChatTurnContext, turnBody: () => Prom
     }
   } catch (error) {
     if (!events.signal.aborted) failure = toSwitchyardError(error, { provider: served.provider.id, cluster: route.cluster, secrets: [route.apiKey, served.apiKey] });
-  } finally {
-    clearTimeout(heartbeat);
   }
   // A stream that broke after the commit counts against its provider (a caller's relay is not the provider).
-  if (failure && response && !events.signal.aborted && served.baseUrlSource === 'provider') context.runtime.health?.reportStreamFailure(served.provider.id, failure);
+  if (failure && response && target && !events.signal.aborted) reportBreak(context.runtime, target, failure);
+  let resumed: ResumeResult | undefined;
+  if (failure && resume && sent && target && generation && !events.signal.aborted) {
+    response?.body.destroy();
+    resumed = await resumeAnswer(context, { settings: resume, wire: 'chat', body: buildChatRequest(target.model, messages) }, { target, failure, sent, usage, span }, events.signal, {
+      emit(part) {
+        if (part.type === 'text') return send({ type: 'reply', content: part.text });
+        if (part.type === 'reasoning') return send({ type: 'thinking', content: part.text });
+        if (part.type === 'usage') usage = part.usage;
+        else if (part.type === 'finish') finish = part.reason;
+        return undefined;
+      },
+      annotate: () => undefined,
+      resumed: (records) => {
+        const last = records.at(-1) as ResumeRecord;
+        return send({ type: 'route', content: { provider: last.to.provider, model: last.to.model, cluster: route.cluster, attempts: context.attempts, resumed: records } });
+      },
+    });
+    failure = resumed.failure;
+  } else if (failure) span?.broke(failure.code);
+  clearTimeout(heartbeat);
   if (events.signal.aborted) {
     context.log.clientAborted = true;
     response?.body.destroy();
     return;
   }
-  recordUsage(context, model, usage);
-  if (usage) send(costStatisticsEvent(model, usage, config.prices));
+  if (resumed) recordResumedUsage(context, resumed);
+  else recordUsage(context, model, usage);
+  if (usage) send(costStatisticsEvent(resumed?.model ?? model, usage, config.prices, resumed?.cost));
   if (failure) {
     context.log.streamError = failure.code;
     context.log.code = failure.code;

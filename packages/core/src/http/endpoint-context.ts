@@ -8,6 +8,7 @@ import type { AttemptRecord } from '../router/attempts.js';
 import type { HeaderBag } from '../router/resolve.js';
 import type { Route } from '../router/route.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
+import type { FirstByteStats } from '../router/hedge.js';
 import type { QuotaGate } from '../state/quotas.js';
 import type { Reservation, SharedState } from '../state/types.js';
 import { computeCost } from '../stream/cost.js';
@@ -24,6 +25,8 @@ export interface SwitchyardRuntime {
   readonly health?: HealthRegistry | undefined;
   /** Spans and metrics (SPEC §10); absent: none. */
   readonly telemetry?: Telemetry | undefined;
+  /** Recent times to first byte per provider, for hedge delays given as a percentile; absent without hedging. */
+  readonly firstBytes?: FirstByteStats | undefined;
   /** Breakers, probes and quota counters beyond one request: in memory, or shared through Redis (SPEC §9). */
   readonly state?: SharedState | undefined;
   /** Limits per app token and per caller; absent when none is configured. */

@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import { SwitchyardError } from '../errors.js';
 import { readBodyBytes } from '../providers/openai-provider.js';
 import type { JsonBody, UpstreamResponse, UpstreamTarget } from '../providers/provider.js';
-import type { AnswerMeta, PartEncoder, StreamObserver, WireCodec } from '../protocols/codec.js';
+import type { AnswerMeta, PartEncoder, SentAnswer, StreamObserver, WireCodec } from '../protocols/codec.js';
 import { createAnswerCollector } from '../protocols/answer.js';
 import { servedHeaders } from '../router/attempts.js';
 import { type Generation, generationParts } from '../router/generate.js';
@@ -14,7 +14,10 @@ import { usageOfJsonBytes } from '../stream/chunk-parts.js';
 import type { Usage } from '../stream/parts.js';
 import { PING_COMMENT } from '../stream/sse-encoder.js';
 import { toSwitchyardError } from '../upstream-errors.js';
+import type { StreamPart } from '../stream/parts.js';
+import type { AttemptSpan } from '../telemetry/telemetry.js';
 import { type EndpointContext, recordUsage } from './endpoint-context.js';
+import { recordResumedUsage, reportBreak, resumeAnswer, type ResumePlan, type StreamBreak } from './resume-stream.js';
 
 /** The SSE headers of SPEC §4: never cached, never transformed (compression middleware skips them), never buffered. */
 export const SSE_HEADERS: Readonly<Record<string, string>> = {
@@ -97,9 +100,102 @@ function heartbeat(context: EndpointContext): NodeJS.Timeout {
 /** Ends a stream that broke after the commit: counts against its provider, logs, and writes the wire's error frame. */
 function endBroken(context: EndpointContext, target: UpstreamTarget, failure: SwitchyardError, frame: string): void {
   context.log.streamError = failure.code;
-  // A stream that broke after the commit counts against its provider (a caller's relay is not the provider).
-  if (target.route.baseUrlSource === 'provider') context.runtime.health?.reportStreamFailure(target.route.provider.id, failure);
+  reportBreak(context.runtime, target, failure);
   context.sink.end(frame === '' ? undefined : frame);
+}
+
+/** What a stream needs to be resumed after a break (SPEC §5); absent on requests that did not opt in. */
+export interface ResumeJob {
+  plan: ResumePlan;
+  /** The span of the attempt feeding the stream, marked failed when it breaks. */
+  span?: AttemptSpan | undefined;
+}
+
+/** Continues a broken stream through `encoder` (resume), then ends it: the encoder's end, or its error frame. */
+async function resumeInto(
+  context: EndpointContext,
+  job: ResumeJob,
+  broken: StreamBreak,
+  encoder: PartEncoder,
+  ping: NodeJS.Timeout,
+): Promise<void> {
+  const { sink } = context;
+  reportBreak(context.runtime, broken.target, broken.failure);
+  const result = await resumeAnswer(context, job.plan, broken, sink.signal, {
+    emit(part) {
+      const frames = encoder.encode(part);
+      if (frames === '') return undefined;
+      ping.refresh();
+      return sink.write(frames);
+    },
+    annotate: (resumed) => encoder.annotate({ x_switchyard: { resumed } }),
+  });
+  clearTimeout(ping);
+  recordResumedUsage(context, result);
+  if (sink.signal.aborted) {
+    context.log.clientAborted = true;
+    return;
+  }
+  if (result.failure) {
+    context.log.streamError = result.failure.code;
+    sink.end(encoder.error(result.failure));
+    return;
+  }
+  sink.end(encoder.end());
+}
+
+/**
+ * Forwards a passthrough stream that may be resumed: whole frames only, error frames held back, and the position
+ * kept by the wire's tracker, so that a break goes on re-encoded in the same wire, with the same ids, block indexes
+ * and sequence numbers, from the last frame the client has.
+ */
+async function forwardTracked(context: EndpointContext, codec: WireCodec, target: UpstreamTarget, response: UpstreamResponse, job: ResumeJob, includeUsage: boolean, request: JsonBody | undefined): Promise<void> {
+  const { sink } = context;
+  const provider = target.route.provider.id;
+  const tracker = codec.createTracker({ provider });
+  const ping = heartbeat(context);
+  let failure: SwitchyardError | undefined;
+  try {
+    await pump(response.body, (chunk) => {
+      const out = tracker.push(chunk);
+      if (out === undefined) return undefined;
+      ping.refresh();
+      return sink.write(out);
+    });
+    const rest = tracker.end();
+    if (rest !== undefined) {
+      const pending = sink.write(rest);
+      if (pending) await pending;
+    }
+    if (tracker.error) failure = tracker.error;
+    else if (!tracker.complete) failure = new SwitchyardError('upstream_error', 'The upstream stream ended before it finished.', { provider });
+  } catch (thrown) {
+    if (!sink.signal.aborted) failure = toSwitchyardError(thrown, { provider, cluster: target.route.cluster, secrets: [target.route.apiKey] });
+  }
+  if (sink.signal.aborted) {
+    clearTimeout(ping);
+    recordUsage(context, target.model, tracker.usage);
+    context.log.clientAborted = true;
+    response.body.destroy();
+    return;
+  }
+  if (!failure) {
+    clearTimeout(ping);
+    recordUsage(context, target.model, tracker.usage);
+    const closing = tracker.closingFrames();
+    sink.end(closing === '' ? undefined : closing);
+    return;
+  }
+  response.body.destroy();
+  const encoder = tracker.continuation({ includeUsage, request, fallback: answerMeta(codec, target.model) });
+  const untakeable = tracker.untakeable;
+  if (untakeable !== undefined) {
+    clearTimeout(ping);
+    recordUsage(context, target.model, tracker.usage);
+    job.span?.broke(failure.code);
+    return endBroken(context, target, failure, encoder.error(failure));
+  }
+  await resumeInto(context, job, { target, failure, sent: tracker.sent, usage: tracker.usage, span: job.span }, encoder, ping);
 }
 
 /**
@@ -107,9 +203,17 @@ function endBroken(context: EndpointContext, target: UpstreamTarget, failure: Sw
  * errors and the end. After the commit point a failure becomes the wire's error frame: a client never mistakes a
  * broken stream for a finished one.
  */
-export async function forwardStream(context: EndpointContext, codec: WireCodec, target: UpstreamTarget, response: UpstreamResponse, fallbackReason?: string): Promise<void> {
+export async function forwardStream(
+  context: EndpointContext,
+  codec: WireCodec,
+  target: UpstreamTarget,
+  response: UpstreamResponse,
+  fallbackReason?: string,
+  resume?: { job: ResumeJob; includeUsage: boolean; request: JsonBody },
+): Promise<void> {
   const { sink } = context;
   commit(context, answerHeaders(context, target, response, SSE_HEADERS, fallbackReason), fallbackReason);
+  if (resume) return forwardTracked(context, codec, target, response, resume.job, resume.includeUsage, resume.request);
   const provider = target.route.provider.id;
   const observer: StreamObserver = codec.createObserver({ provider });
   const ping = heartbeat(context);
@@ -140,6 +244,25 @@ export async function forwardStream(context: EndpointContext, codec: WireCodec, 
   sink.end(closing === '' ? undefined : closing);
 }
 
+/** Notes what a part shows the client (resume keeps it to know where to go on from). */
+export function noteSent(sent: SentAnswer, part: StreamPart): void {
+  switch (part.type) {
+    case 'text':
+      sent.text += part.text;
+      return;
+    case 'reasoning':
+    case 'reasoning-signature':
+    case 'reasoning-redacted':
+      sent.reasoning = true;
+      return;
+    case 'tool-call-delta':
+      sent.toolCall = true;
+      return;
+    default:
+      return;
+  }
+}
+
 /** Identity for an answer Switchyard writes itself, in the style of the caller's wire. */
 export function answerMeta(codec: WireCodec, model: string): AnswerMeta {
   const random = globalThis.crypto.randomUUID().replaceAll('-', '');
@@ -158,7 +281,7 @@ export async function forwardTranslated(
   generation: Generation,
   stream: boolean,
   fallbackReason: string | undefined,
-  options: { includeUsage?: boolean; request?: JsonBody } = {},
+  options: { includeUsage?: boolean; request?: JsonBody; resume?: ResumeJob | undefined } = {},
 ): Promise<void> {
   const { sink } = context;
   const provider = target.route.provider.id;
@@ -182,6 +305,9 @@ export async function forwardTranslated(
   // Bytes at the commit: the client sees its stream open even while the upstream thinks.
   sink.write(encoder.open());
   const ping = heartbeat(context);
+  const { resume } = options;
+  // What went out, kept only where a break may be continued elsewhere.
+  const sent: SentAnswer | undefined = resume ? { text: '', reasoning: false, toolCall: false } : undefined;
   let failure: SwitchyardError | undefined;
   try {
     for await (const part of parts) {
@@ -190,6 +316,7 @@ export async function forwardTranslated(
         break;
       }
       if (part.type === 'usage') usage = part.usage;
+      if (sent !== undefined) noteSent(sent, part);
       const frames = encoder.encode(part);
       if (frames === '') continue;
       ping.refresh();
@@ -198,9 +325,13 @@ export async function forwardTranslated(
     }
   } catch (thrown) {
     if (!sink.signal.aborted) failure = toSwitchyardError(thrown, { provider, cluster: target.route.cluster, secrets: [target.route.apiKey] });
-  } finally {
-    clearTimeout(ping);
   }
+  if (failure && resume && sent && !sink.signal.aborted) {
+    generation.response.body.destroy();
+    return resumeInto(context, resume, { target, failure, sent, usage, span: resume.span }, encoder, ping);
+  }
+  clearTimeout(ping);
+  if (failure && resume) resume.span?.broke(failure.code);
   recordUsage(context, target.model, usage);
   if (sink.signal.aborted) {
     context.log.clientAborted = true;

@@ -7,7 +7,10 @@ import type { Wire } from '../protocols/conversation.js';
 import { codecFor } from '../protocols/index.js';
 import type { WireCodec } from '../protocols/codec.js';
 import { checkCountTokensRequest } from '../protocols/messages/request.js';
-import { runAttempts } from '../router/attempts.js';
+import { type AttemptCall, runAttempts } from '../router/attempts.js';
+import { type HedgedOutcome, hedgeDelayFor, runHedged } from '../router/hedge.js';
+import { resumeFor } from '../router/resume.js';
+import { withStall } from './resume-stream.js';
 import { type Generation, generate, isEventStream, translationTarget, upstreamWire, wiresFor } from '../router/generate.js';
 import { type HeaderBag, resolveRoute } from '../router/resolve.js';
 import type { Route } from '../router/route.js';
@@ -54,26 +57,28 @@ export function generationEndpoint(wire: Wire): Endpoint {
       const body = await context.body();
       const checked = codec.check(body);
       const route = resolveFor(context, wire, checked.model);
+      const { runtime } = context;
+      // Opt-ins of SPEC §5; a request without them pays for neither (no tracking, no timer).
+      const resume = checked.stream && !(typeof body.n === 'number' && body.n > 1) ? resumeFor(runtime.config, route, context.headers) : undefined;
+      const hedgeMs = hedgeDelayFor(runtime.config, route, context.headers, runtime.firstBytes);
       await reserveQuota(context, route, body);
       const headers = protocolHeaders(context.headers, wire);
-      const outcome = await runAttempts(
-        route,
-        context.attempts,
-        (target, call) => generate(context.runtime.providerFor(target.route), target, wire, body, call, headers),
-        context.sink.signal,
-        context.runtime,
-      );
+      const run = (target: UpstreamTarget, call: AttemptCall) => generate(runtime.providerFor(target.route), target, wire, body, resume ? withStall(resume, call) : call, headers);
+      const outcome: HedgedOutcome =
+        hedgeMs === undefined ? await runAttempts(route, context.attempts, run, context.sink.signal, runtime) : await runHedged(route, context.attempts, run, context.sink.signal, runtime, hedgeMs);
       const { target, fallbackReason } = outcome;
       const generation: Generation = outcome.value;
       context.log.model = target.model;
       context.log.provider = target.route.provider.id;
+      if (outcome.hedged) context.log.hedged = outcome.hedged;
+      const includeUsage = typeof body.stream_options === 'object' && body.stream_options !== null && (body.stream_options as { include_usage?: unknown }).include_usage === true;
+      const job = resume && { plan: { settings: resume, wire, body, headers }, span: outcome.span };
       if (generation.passthrough) {
-        if (checked.stream && isEventStream(generation.response)) await forwardStream(context, codec, target, generation.response, fallbackReason);
+        if (checked.stream && isEventStream(generation.response)) await forwardStream(context, codec, target, generation.response, fallbackReason, job && { job, includeUsage, request: body });
         else await forwardWhole(context, target, generation.response, fallbackReason);
         return;
       }
-      const includeUsage = typeof body.stream_options === 'object' && body.stream_options !== null && (body.stream_options as { include_usage?: unknown }).include_usage === true;
-      await forwardTranslated(context, codec, target, generation, checked.stream, fallbackReason, { includeUsage, request: body });
+      await forwardTranslated(context, codec, target, generation, checked.stream, fallbackReason, { includeUsage, request: body, resume: job });
     } catch (error) {
       if (context.sink.committed) throw error;
       writeWireError(context, codec, error);

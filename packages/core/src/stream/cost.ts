@@ -29,14 +29,17 @@ export function computeCost(model: string, usage: Usage, prices: PriceTable): nu
   return Math.round(cost * 1e8) / 1e8;
 }
 
-/** The `costStatistics` event: token counts as reported (reasoning and cache reads when known), and the cost (null for an unpriced model). */
-export function costStatisticsEvent(model: string, usage: Usage, prices: PriceTable): Extract<ChatEvent, { type: 'costStatistics' }> {
+/**
+ * The `costStatistics` event: token counts as reported (reasoning and cache reads when known), and the cost (null for
+ * an unpriced model). `cost`, when given, is the answer's cost already summed over several attempts (a resumed answer).
+ */
+export function costStatisticsEvent(model: string, usage: Usage, prices: PriceTable, cost?: number | null): Extract<ChatEvent, { type: 'costStatistics' }> {
   const content: ChatCostContent = {
     model,
     input_tokens: usage.input_tokens,
     output_tokens: usage.output_tokens,
     total_tokens: usage.total_tokens,
-    total_cost: computeCost(model, usage, prices),
+    total_cost: cost === undefined ? computeCost(model, usage, prices) : cost,
   };
   if (usage.reasoning_tokens !== undefined) content.thought_tokens = usage.reasoning_tokens;
   if (usage.cached_tokens !== undefined) content.cache_read_tokens = usage.cached_tokens;

@@ -75,7 +75,12 @@ function attemptOf(attempt: RouteAttempt): RouteAttempt {
   const out: RouteAttempt = { provider: attempt.provider, model: attempt.model };
   if (attempt.status !== undefined) out.status = attempt.status;
   if (attempt.code !== undefined) out.code = attempt.code;
+  if (attempt.kind !== undefined) out.kind = attempt.kind;
   return out;
+}
+
+function resumeOf(record: ResumeRecord): ResumeRecord {
+  return { from: { provider: record.from.provider, model: record.from.model }, to: { provider: record.to.provider, model: record.to.model }, at: record.at, code: record.code };
 }
 
 function routeOf(route: ChatRouteContent): ChatRouteContent {
@@ -86,6 +91,8 @@ function routeOf(route: ChatRouteContent): ChatRouteContent {
     attempts: route.attempts.map(attemptOf),
     // Present only when the answer came from another provider than the one asked for.
     ...(route.fallbackReason === undefined ? {} : { fallbackReason: route.fallbackReason }),
+    // Present only on the route event of a resumed answer.
+    ...(route.resumed === undefined ? {} : { resumed: route.resumed.map(resumeOf) }),
   };
 }
 
