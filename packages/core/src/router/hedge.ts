@@ -190,25 +190,35 @@ export function runHedged(
     };
 
   return new Promise<HedgedOutcome>((resolve, reject) => {
-    let started = false;
     let primaryFailed: unknown;
     let primaryDone = false;
     let secondDone = false;
+    let secondRun: Promise<unknown> | undefined;
     const settle = () => {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
     };
+    // The winner is handed on once the loser has let go and recorded its try, so X-LLM-Attempts counts it.
+    const afterLoser = (loser: Promise<unknown> | undefined, outcome: HedgedOutcome) => {
+      if (!loser) return resolve(outcome);
+      void loser.then(
+        () => resolve(outcome),
+        () => resolve(outcome),
+      );
+    };
+    const primaryRun = runAttempts(route, attempts, runner('primary'), primary.signal, policy);
     const timer = setTimeout(() => {
       if (winner !== undefined || primaryDone) return;
-      started = true;
       const target = hedgeTarget(route, policy);
       if (policy.telemetry?.enabled) policy.telemetry.metrics()?.hedge(route.provider.id);
-      runOnce(target, attempts, runner('hedge'), second.signal, policy, 'hedge').then(
+      const run = runOnce(target, attempts, runner('hedge'), second.signal, policy, 'hedge');
+      secondRun = run;
+      run.then(
         (outcome) => {
           secondDone = true;
           settle();
           const elsewhere = target.route.provider.id !== route.provider.id;
-          resolve({ ...outcome, hedged: 'hedge', fallbackReason: elsewhere ? `hedge: ${route.provider.id} sent no byte within ${delayMs}ms` : undefined });
+          afterLoser(primaryRun, { ...outcome, hedged: 'hedge', fallbackReason: elsewhere ? `hedge: ${route.provider.id} sent no byte within ${delayMs}ms` : undefined });
         },
         (error: unknown) => {
           secondDone = true;
@@ -218,17 +228,17 @@ export function runHedged(
         },
       );
     }, delayMs);
-    runAttempts(route, attempts, runner('primary'), primary.signal, policy).then(
+    primaryRun.then(
       (outcome) => {
         primaryDone = true;
         settle();
-        resolve(started ? { ...outcome, hedged: 'primary' } : outcome);
+        afterLoser(secondRun, secondRun ? { ...outcome, hedged: 'primary' } : outcome);
       },
       (error: unknown) => {
         primaryDone = true;
         primaryFailed = error;
         if (winner === 'hedge') return;
-        if (!started || secondDone) {
+        if (!secondRun || secondDone) {
           settle();
           reject(error);
         }
