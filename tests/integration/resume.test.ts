@@ -268,3 +268,72 @@ describe.each(ADAPTERS)('resume through %s', (adapter) => {
     expect(h.upstream.requests).toHaveLength(0);
   });
 });
+
+describe.each(ADAPTERS)('resume and keys through %s', (adapter) => {
+  const operatorKey = `sk-operator-${Date.now()}`;
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await startHarness(adapter, {
+      switchyard: (upstream) => ({
+        ...options(upstream),
+        providers: {
+          openai: { baseUrl: upstream.url, tiers: { general: ['gpt-5'] } },
+          backup: { baseUrl: `${upstream.origin}/backup/v1`, apiKey: operatorKey, clusters: ['global'], tiers: { general: ['backup-model'] } },
+        },
+        failover: ['backup'],
+        resume: { tiers: ['general'], stallMs: 300 },
+      }),
+    });
+  });
+  afterAll(() => h.close());
+  beforeEach(() => {
+    h.upstream.reset();
+    h.upstream.setDefault(behaviors.continuation(LONG));
+  });
+
+  it("a continuation on a failover provider goes with the operator's key, never the caller's (tier opt-in, no header)", async () => {
+    const key = callerKey();
+    // The break, then the same model again refuses the continuation: the plan takes it to the failover provider.
+    h.upstream.enqueue(fault('cut'), behaviors.status(500, { error: { message: 'boom', type: 'server_error' } }));
+    const response = await post(`${h.url}/v1/chat/completions`, { model: 'general', stream: true, messages: [{ role: 'user', content: 'tell me about rivers' }] }, { 'x-llm-api-key': key });
+    const { text, last } = await chatStream(response);
+    expect(text).toBe(LONG);
+    expect(last?.x_switchyard.resumed).toEqual([{ from: { provider: 'openai', model: 'gpt-5' }, to: { provider: 'backup', model: 'backup-model' }, at: SENT.length, code: 'upstream_error' }]);
+    const requests = await h.upstream.waitForRequests(3);
+    expect(requests.map((request) => request.path)).toEqual(['/v1/chat/completions', '/v1/chat/completions', '/backup/v1/chat/completions']);
+    expect(requests.slice(0, 2).map((request) => request.headers.authorization)).toEqual([`Bearer ${key}`, `Bearer ${key}`]);
+    expect(requests[2]?.headers.authorization).toBe(`Bearer ${operatorKey}`);
+    expect(JSON.stringify(requests[2]?.headers)).not.toContain(key);
+    expect(requests[2]?.body).not.toContain(key);
+  });
+
+  it('with nowhere to go but another provider and no operator key there, the break is the explicit error; the caller key stays home', async () => {
+    const local = await startHarness(adapter, {
+      upstream: h.upstream,
+      switchyard: (upstream) => ({
+        ...options(upstream),
+        providers: {
+          openai: { baseUrl: upstream.url, tiers: { general: ['gpt-5'] } },
+          keyless: { baseUrl: `${upstream.origin}/keyless/v1`, clusters: ['global'], tiers: { general: ['keyless-model'] } },
+        },
+        failover: ['keyless'],
+        resume: { tiers: ['*'] },
+      }),
+    });
+    try {
+      const key = callerKey();
+      h.upstream.enqueue(fault('cut'), behaviors.status(500, { error: { message: 'boom', type: 'server_error' } }));
+      const response = await post(`${local.url}/v1/chat/completions`, { model: 'general', stream: true, messages: [{ role: 'user', content: 'tell me about rivers' }] }, { 'x-llm-api-key': key });
+      const { text, last, done } = await chatStream(response);
+      expect(text).toBe(SENT);
+      expect(done).toBe(false);
+      expect(last?.error.code).toBe('upstream_error');
+      const requests = await h.upstream.waitForRequests(2);
+      expect(requests).toHaveLength(2);
+      expect(requests.every((request) => request.path === '/v1/chat/completions' && request.headers.authorization === `Bearer ${key}`)).toBe(true);
+    } finally {
+      await local.close();
+    }
+  });
+});
