@@ -102,13 +102,13 @@ describe.each(ADAPTERS)('hedge through %s', (adapter) => {
     h = await startHarness(adapter, { switchyard: (upstream) => ({ ...options(upstream), onRequest: (entry) => entries.push(entry as never) }) });
     h.upstream.enqueue(behaviors.continuation(LONG, { firstByteDelayMs: SLOW_MS }), behaviors.continuation(LONG));
     const events = await readEvents(await post(`${h.url}/api/chat`, { question: 'one two three' }, { 'x-llm-api-key': callerKey() }));
-    const route = events.find((event) => event.type === 'route') as { content: { attempts: unknown[]; model: string } };
+    const route = events.find((event) => event.type === 'route') as unknown as { content: { attempts: unknown[]; model: string } };
     expect(route.content.model).toBe('gpt-5-mini');
     expect(route.content.attempts).toEqual([
       { provider: 'openai', model: 'gpt-5-mini', status: 'ok', kind: 'hedge' },
       { provider: 'openai', model: 'gpt-5', status: 'aborted' },
     ]);
-    const cost = events.find((event) => event.type === 'costStatistics') as { content: { output_tokens: number } };
+    const cost = events.find((event) => event.type === 'costStatistics') as unknown as { content: { output_tokens: number } };
     expect(cost.content.output_tokens).toBe(LONG.split(/\s+/).length);
     await within(1000, () => entries.length === 1, 'the log entry');
     expect(entries[0]).toMatchObject({ hedged: 'hedge', attempts: 2, outputTokens: LONG.split(/\s+/).length });

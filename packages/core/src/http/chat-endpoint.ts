@@ -279,7 +279,7 @@ export async function runChatTurn(context: ChatTurnContext, turnBody: () => Prom
       },
     });
     failure = resumed.failure;
-  } else if (failure) span?.broke(failure.code);
+  }
   clearTimeout(heartbeat);
   if (events.signal.aborted) {
     context.log.clientAborted = true;
