@@ -22,7 +22,7 @@ export interface BreakerPermit {
 /** What a call told us about the provider. `neutral`: nothing (the call was cancelled). */
 export type CallOutcome = 'success' | 'failure' | 'neutral';
 
-/** A per-provider circuit breaker (SPEC §5, issue 4). */
+/** A per-provider circuit breaker (SPEC §5). */
 export interface CircuitBreaker {
   /** Leave for one call, or undefined when the circuit is open (or half-open with its trial taken). */
   acquire(): BreakerPermit | undefined;
