@@ -26,6 +26,7 @@ export { CHAT_ERROR_NUMBERS, type ChatMessage } from './http/chat-endpoint.js';
 export { SSE_HEADERS } from './http/openai-endpoints.js';
 export { providerStatuses, type ProviderStatus } from './http/providers-endpoint.js';
 export { clientGoneSignal, type ResponseSink } from './http/response-sink.js';
+export { parsedBody } from './http/parsed-body.js';
 export { createSwitchyard, ENDPOINT_NAMES, isSwitchyard, type Switchyard, type HandleNodeOptions, type EndpointName } from './switchyard.js';
 export { createLlmContext, createOpenAIClient, type LlmContext, type LlmContextView, type ChatCallRequest, type Completion, type Embeddings } from './llm-context.js';
 export { probeTarget, classifyProbeAnswer, type ProbeResult, type ProbeStatus, type ProbeStep, type ProbeDeadlines, type ProbeTargetOptions } from './reachability/probe.js';

@@ -1,6 +1,6 @@
 import { IncomingMessage } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { clientGoneSignal, createSwitchyard, ENDPOINT_NAMES, type EndpointName, isSwitchyard, type LlmContext, type Switchyard, type SwitchyardOptions } from '@switchyard/core';
+import { clientGoneSignal, createSwitchyard, ENDPOINT_NAMES, type EndpointName, isSwitchyard, type LlmContext, parsedBody, type Switchyard, type SwitchyardOptions } from '@switchyard/core';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -73,7 +73,7 @@ export function switchyard(options: SwitchyardExpressOptions | Switchyard = {}):
     // Per request, not once: each Express app (and sub-app) has its own request prototype.
     installGetter(req);
     if (serve && instance.matches(req.method, req.path)) {
-      instance.handleNode(req, res, { body: req.body, path: req.path }).catch(next);
+      instance.handleNode(req, res, { body: parsedBody(req, req.body), path: req.path }).catch(next);
       return;
     }
     next();
@@ -81,7 +81,7 @@ export function switchyard(options: SwitchyardExpressOptions | Switchyard = {}):
 
   const handler = (endpoint: EndpointName): RequestHandler =>
     function switchyardHandler(req: Request, res: Response, next: NextFunction): void {
-      instance.handleNode(req, res, { body: req.body, endpoint }).catch(next);
+      instance.handleNode(req, res, { body: parsedBody(req, req.body), endpoint }).catch(next);
     };
 
   const handlers = Object.fromEntries(ENDPOINT_NAMES.map((name) => [name, handler(name)])) as Record<EndpointName, RequestHandler>;

@@ -1,5 +1,5 @@
 import type { Context, Middleware, Next } from 'koa';
-import { clientGoneSignal, createSwitchyard, ENDPOINT_NAMES, type EndpointName, isSwitchyard, type LlmContext, type Switchyard, type SwitchyardOptions } from '@switchyard/core';
+import { clientGoneSignal, createSwitchyard, ENDPOINT_NAMES, type EndpointName, isSwitchyard, type LlmContext, parsedBody, type Switchyard, type SwitchyardOptions } from '@switchyard/core';
 
 declare module 'koa' {
   interface DefaultState {
@@ -20,7 +20,7 @@ export interface SwitchyardKoaMiddleware extends Middleware {
 }
 
 function bodyOf(ctx: Context): unknown {
-  return (ctx.request as { body?: unknown }).body;
+  return parsedBody(ctx.req, (ctx.request as { body?: unknown }).body);
 }
 
 function attachContext(ctx: Context, instance: Switchyard): void {
