@@ -165,8 +165,9 @@ describe.skipIf(skip)('packed tarballs in fresh apps from the registry', () => {
       beforeAll(async () => {
         token = `app-${randomUUID()}`;
         operatorKey = `sk-operator-${randomUUID()}`;
-        // The demo's environment (SPEC §8): an operator key and relay for openai, and an app token.
-        ({ child, url } = await start(dir(), kind, { OPENAI_API_KEY: operatorKey, OPENAI_BASE_URL: upstream.url, SWITCHYARD_APP_TOKENS: token }));
+        // The demo's environment (SPEC §8): an operator key and relay for openai, and an app token; NODE_ENV=test
+        // keeps the reachability probes off, so every upstream request is one the test made.
+        ({ child, url } = await start(dir(), kind, { NODE_ENV: 'test', OPENAI_API_KEY: operatorKey, OPENAI_BASE_URL: upstream.url, SWITCHYARD_APP_TOKENS: token }));
       });
       afterAll(async () => {
         if (child) await stop(child);
