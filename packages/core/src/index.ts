@@ -11,7 +11,7 @@ export { createOpenAIProvider, type OpenAIProviderOptions } from './providers/op
 export { joinEndpoint, type Endpoint as UpstreamEndpoint } from './providers/join-url.js';
 export { isAzureHost, DEFAULT_AZURE_API_VERSION } from './providers/azure.js';
 export { isReasoningModel, applyGenerationSettings, type GenerationSettings } from './providers/model-params.js';
-export { createDispatcher, type UpstreamDispatcher, type OutgoingRequest, type DispatcherOptions, type DispatchFetchOptions, type ConnectHook, type ConnectTarget } from './dispatch/dispatcher.js';
+export { createDispatcher, type UpstreamDispatcher, type OutgoingRequest, type DispatchedResponse, type DispatcherOptions, type DispatchFetchOptions, type ConnectHook, type ConnectTarget } from './dispatch/dispatcher.js';
 export { REFUSED_RANGES, isRefusedAddress } from './dispatch/address-policy.js';
 export * from './stream/parts.js';
 export * from './stream/sse-parser.js';

@@ -19,7 +19,9 @@ export interface SwitchyardExpressOptions extends SwitchyardOptions {
 
 /** The middleware, with the Switchyard behind it and one handler per endpoint for routes of your choosing. */
 export interface SwitchyardMiddleware extends RequestHandler {
+  /** The Switchyard behind the middleware (share it with other apps, or close it on shutdown). */
   readonly switchyard: Switchyard;
+  /** One handler per endpoint, for routes of your choosing (`app.post('/chat', middleware.handlers.chat)`). */
   readonly handlers: Record<EndpointName, RequestHandler>;
 }
 

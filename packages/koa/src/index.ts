@@ -15,7 +15,9 @@ export interface SwitchyardKoaOptions extends SwitchyardOptions {
 
 /** The middleware, with the Switchyard behind it and one handler per endpoint (works with or without `@koa/router`). */
 export interface SwitchyardKoaMiddleware extends Middleware {
+  /** The Switchyard behind the middleware (share it with other apps, or close it on shutdown). */
   readonly switchyard: Switchyard;
+  /** One handler per endpoint, for `@koa/router` routes or paths of your choosing. */
   readonly handlers: Record<EndpointName, Middleware>;
 }
 

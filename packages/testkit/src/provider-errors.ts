@@ -9,13 +9,17 @@ export interface ProviderErrorOptions {
   model?: string;
   /** Shown in OpenAI's rate-limit message ("Please try again in …"). */
   retryAfterSeconds?: number;
+  /** Sent as `retry-after-ms`. */
   retryAfterMs?: number;
 }
 
 /** An error answer as the provider sends it: status, headers and the body's exact text. */
 export interface ProviderErrorResponse {
+  /** The HTTP status. */
   status: number;
+  /** The response headers. */
   headers: Record<string, string>;
+  /** The body's exact text. */
   body: string;
 }
 

@@ -25,6 +25,7 @@ export interface TestUpstream {
   readonly url: string;
   /** `http://127.0.0.1:PORT`. */
   readonly origin: string;
+  /** The port it listens on. */
   readonly port: number;
   /** Every request received, in order: recorded when its headers arrive, body filled in when complete. */
   readonly requests: RecordedRequest[];

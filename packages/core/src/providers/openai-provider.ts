@@ -8,8 +8,11 @@ import { normalizeUpstreamError, toSwitchyardError } from '../upstream-errors.js
 import { joinEndpoint, type Endpoint } from './join-url.js';
 import type { CallOptions, JsonBody, Provider, UpstreamResponse, UpstreamTarget } from './provider.js';
 
+/** What the OpenAI-protocol provider sends through. */
 export interface OpenAIProviderOptions {
+  /** The one way out: every upstream request goes through it. */
   dispatcher: UpstreamDispatcher;
+  /** The default deadlines of a call. */
   timeouts: Timeouts;
 }
 

@@ -5,7 +5,9 @@ export type BreakerState = 'closed' | 'open' | 'half_open';
 
 /** A breaker's state as `GET /api/providers` shows it. */
 export interface BreakerSnapshot {
+  /** `closed`, `open` or `half-open`. */
   state: BreakerState;
+  /** Failures in a row so far. */
   consecutiveFailures: number;
   /** Epoch ms when the circuit last opened; undefined while closed. */
   openedAt: number | undefined;
@@ -35,14 +37,17 @@ export interface CircuitBreaker {
    * success's reset of the failure run is undone and the break counts, so a provider that always breaks streams opens.
    */
   reportBrokenAnswer(): void;
+  /** The state right now. */
   snapshot(): BreakerSnapshot;
 }
 
+/** A breaker's thresholds, and hooks for the registry and tests. */
 export interface CircuitBreakerOptions extends BreakerOptions {
   /** A trial that never reports frees its slot after this long, so a lost permit cannot wedge the breaker. */
   trialTimeoutMs: number;
   /** Called when the circuit opens (to schedule a half-open probe). */
   onOpen?: (retryAt: number) => void;
+  /** The clock, for tests. */
   now?: () => number;
 }
 

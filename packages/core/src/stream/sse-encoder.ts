@@ -7,8 +7,11 @@ import type { FinishReason } from './parts.js';
 
 /** One try on the way to an answer, as the `route` event reports it. */
 export interface RouteAttempt {
+  /** The provider tried. */
   provider: string;
+  /** The model tried. */
   model: string;
+  /** How it went. */
   status?: 'ok' | 'failed';
   /** The error code of a failed attempt. */
   code?: string;
@@ -19,22 +22,74 @@ export type ChatFinishReason = 'stop' | 'length' | 'error' | 'unavailable';
 
 /** One `/api/chat` event; every event is flat and has a `type`. */
 export type ChatEvent =
-  | { type: 'id'; id: string }
-  | { type: 'route'; provider: string; model: string; cluster: Cluster; attempts: RouteAttempt[]; fallbackReason?: string }
-  | { type: 'thinking'; content: string }
-  | { type: 'reply'; content: string }
   | {
-      type: 'costStatistics';
+      /** The first event. */
+      type: 'id';
+      /** The request id. */
+      id: string;
+    }
+  | {
+      /** What the router did, before any text. */
+      type: 'route';
+      /** The provider that answers. */
+      provider: string;
+      /** The model that answers. */
       model: string;
+      /** Where this server runs. */
+      cluster: Cluster;
+      /** Every try, in order. */
+      attempts: RouteAttempt[];
+      /** Why another provider answered than the one asked for. */
+      fallbackReason?: string;
+    }
+  | {
+      /** A reasoning delta. */
+      type: 'thinking';
+      /** The reasoning text. */
+      content: string;
+    }
+  | {
+      /** An answer delta. */
+      type: 'reply';
+      /** The answer text. */
+      content: string;
+    }
+  | {
+      /** Usage and cost, once the answer is complete. */
+      type: 'costStatistics';
+      /** The model that answered. */
+      model: string;
+      /** Prompt tokens. */
       input_tokens: number;
+      /** Answer tokens. */
       output_tokens: number;
+      /** Both together. */
       total_tokens: number;
       /** USD; null when the model has no known price. */
       total_cost: number | null;
     }
-  | { type: 'heartbeat'; ts: number }
-  | { type: 'error'; content: string; code: string; hint: string }
-  | { type: 'end'; finish_reason: ChatFinishReason };
+  | {
+      /** Sent after a silence, to keep the connection open. */
+      type: 'heartbeat';
+      /** When it was sent (ms since the epoch). */
+      ts: number;
+    }
+  | {
+      /** A failure; the stream then ends. */
+      type: 'error';
+      /** The message. */
+      content: string;
+      /** The error code (SPEC §7). */
+      code: string;
+      /** What to do about it. */
+      hint: string;
+    }
+  | {
+      /** The last event. */
+      type: 'end';
+      /** How the stream ended. */
+      finish_reason: ChatFinishReason;
+    };
 
 function attemptOf(attempt: RouteAttempt): RouteAttempt {
   const out: RouteAttempt = { provider: attempt.provider, model: attempt.model };
@@ -113,7 +168,19 @@ export const PING_COMMENT = ': ping\n\n';
 
 /** OpenAI's error envelope, plus Switchyard's `hint`. */
 export interface OpenAIErrorBody {
-  error: { message: string; type: string; code: string; param: string | null; hint: string };
+  /** The error, as OpenAI's SDKs read it. */
+  error: {
+    /** What went wrong, keys redacted. */
+    message: string;
+    /** OpenAI's error type (`invalid_request_error`, `server_error`, …). */
+    type: string;
+    /** The error code (SPEC §7). */
+    code: string;
+    /** The request field at fault, or null. */
+    param: string | null;
+    /** What to do about it. */
+    hint: string;
+  };
 }
 
 /** The OpenAI error envelope for a non-streamed error answer. `type` is the error's own, else by status. */
