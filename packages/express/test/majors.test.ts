@@ -45,6 +45,8 @@ describe.each(MAJORS)('@switchyard/express on %s', (_name, express) => {
     const middleware = switchyard(failing);
     app.use('/failing', middleware);
     app.post('/handler', middleware.handlers.chat);
+    // Under a prefix, Switchyard matches on req.path (relative to the mount point) and never on the query.
+    app.use('/llm', switchyard(instance));
     app.use(switchyard(instance));
     app.use((error: Error, _req: express5.Request, res: express5.Response, _next: express5.NextFunction) => {
       res.status(500).json({ caught: error.message.startsWith('broken-') });
@@ -71,6 +73,20 @@ describe.each(MAJORS)('@switchyard/express on %s', (_name, express) => {
     expect(response.status).toBe(500);
     expect(await response.json()).toEqual({ caught: true });
     expect(unhandled).toEqual([]);
+  });
+
+  it('serves the endpoints under a mount prefix, whatever the query string', async () => {
+    const key = `sk-test-${randomUUID()}`;
+    const response = await fetch(`${base}/llm/v1/chat/completions?a[b]=1&a=2&llm_api_key=x`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-llm-api-key': key },
+      body: '{"model":"general","messages":[{"role":"user","content":"mounted"}]}',
+    });
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { choices: Array<{ message: { content: string } }> }).choices[0]?.message.content).toBe('echo: mounted');
+    // The query is never a credential outside an opted-in upgrade: the header's key went upstream.
+    expect(upstream.lastRequest()?.headers.authorization).toBe(`Bearer ${key}`);
+    expect((await fetch(`${base}/llm/api/providers?x=1`)).status).toBe(200);
   });
 
   it('serves the endpoints and answers their errors itself', async () => {
