@@ -6,9 +6,12 @@
  * Pool) and three subjects (the demo's Express app, the demo's Koa app, the core's handler on `node:http`), driven
  * by autocannon at concurrency 1 and 32 for three scenarios, targets interleaved, rounds repeated, medians reported.
  * Part 2: memory per open stream, time from a client's abort to the upstream socket closing, cost of resolving a route.
+ * Part 3: what shared state costs a request: the core with in-process state, with Redis and no quotas, with quotas in
+ * memory and with quotas in Redis (a `redis-server` on loopback, started here; skipped when none is installed), and
+ * how many Redis commands each request caused.
  *
  * Flags: --duration <s> (3) --rounds <n> (3) --warmup <s> (1) --streams <n> (1000) --aborts <n> (50)
- *        --resolve-iterations <n> (200000) --targets a,b --scenarios a,b --no-extras --smoke
+ *        --resolve-iterations <n> (200000) --targets a,b --scenarios a,b --no-extras --no-state --smoke
  * Exit code 0 when every target answered correctly throughout; 1 otherwise. No thresholds gate the exit code.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -18,6 +21,7 @@ import { killChildren, startChild } from './lib/ipc.mjs';
 import { openStream, requestOnce, runLoad } from './lib/load.mjs';
 import { CALLER_KEY, checkAnswer, FAST_STREAM, SCENARIOS, SLOW_STREAM } from './lib/scenarios.mjs';
 import { formatExtras, formatTable, formatTargets, median } from './lib/report.mjs';
+import { formatState, measureState } from './lib/state.mjs';
 
 /** Every server the bench drives. `minimal` is the same framework's hand-written forwarding route. */
 export const TARGETS = [
@@ -42,6 +46,7 @@ const { values: flags } = parseArgs({
     targets: { type: 'string' },
     scenarios: { type: 'string' },
     'no-extras': { type: 'boolean', default: false },
+    'no-state': { type: 'boolean', default: false },
   },
 });
 
@@ -54,6 +59,7 @@ const settings = {
   aborts: Number(flags.aborts ?? (smoke ? 3 : 50)),
   resolveIterations: Number(flags['resolve-iterations'] ?? (smoke ? 20_000 : 200_000)),
   extras: !flags['no-extras'],
+  state: !flags['no-state'],
 };
 for (const [name, value] of Object.entries(settings)) {
   if (typeof value === 'number' && !(value > 0 && value <= 1_000_000)) throw new Error(`--${name} must be a positive number`);
@@ -72,7 +78,8 @@ const perRun = settings.duration + 0.5;
 const budgetSeconds =
   60 +
   2 * (settings.rounds * targets.length * scenarios.length * CONCURRENCY.length * perRun + targets.length * scenarios.length * (settings.warmup + 0.5)) +
-  (settings.extras ? 2 * targets.length * 2 * (15 + settings.streams / 50 + settings.aborts * 0.2) + 60 : 0);
+  (settings.extras ? 2 * targets.length * 2 * (15 + settings.streams / 50 + settings.aborts * 0.2) + 60 : 0) +
+  (settings.state ? 2 * (4 * CONCURRENCY.length * settings.rounds * perRun + 4 * (settings.warmup + 0.5)) + 60 : 0);
 const watchdog = setTimeout(() => {
   log(`bench: over its time budget of ${Math.round(budgetSeconds)} s; stopping`);
   killChildren();
@@ -311,8 +318,20 @@ async function main() {
   }
   const rows = summarize(runs);
   const extras = settings.extras ? await measureExtras() : undefined;
+  let state;
+  if (settings.state) {
+    const stateUpstream = await startChild('children/upstream.mjs', { args: [JSON.stringify(FAST_STREAM)], name: 'upstream (part 3)' });
+    try {
+      const scenario = SCENARIOS.find((s) => s.id === 'v1-json');
+      state = await measureState({ upstreamUrl: stateUpstream.info.url, scenario, concurrency: CONCURRENCY, rounds: settings.rounds, duration: settings.duration, warmup: settings.warmup, log, failures });
+    } catch (error) {
+      failures.push(`part 3 (shared state): ${error.message}`);
+    } finally {
+      await stateUpstream.stop();
+    }
+  }
 
-  const report = { date: new Date().toISOString(), smoke, machine: machine(), settings, rows, runs, extras, failures, seconds: (Date.now() - started) / 1000 };
+  const report = { date: new Date().toISOString(), smoke, machine: machine(), settings, rows, runs, extras, state, failures, seconds: (Date.now() - started) / 1000 };
   const out = new URL('./results/', import.meta.url);
   mkdirSync(out, { recursive: true });
   const name = `bench-${report.date.replace(/[:.]/g, '-')}${smoke ? '-smoke' : ''}.json`;
@@ -323,6 +342,7 @@ async function main() {
   process.stdout.write(`\nSwitchyard bench — ${m.nproc} × ${m.cpu}, Node ${m.node}, ${settings.rounds} round(s) × ${settings.duration} s, medians\n\n`);
   process.stdout.write(`${formatTable(rows)}\n`);
   if (extras) process.stdout.write(`\n${formatExtras(extras)}\n`);
+  if (state) process.stdout.write(`\n${formatState(state)}\n`);
   process.stdout.write(`\n${formatTargets(rows, extras)}\n`);
   process.stdout.write(`\nJSON: bench/results/${name} (${Math.round(report.seconds)} s)\n`);
   if (failures.length > 0) {

@@ -27,7 +27,7 @@ export function runLoad({ port, scenario, connections, duration, amount }) {
         url: `http://127.0.0.1:${port}${scenario.path}`,
         method: 'POST',
         // autocannon adds Content-Length itself; a second one would be a malformed request.
-        headers: withoutLength(requestHeaders(scenario.body)),
+        headers: withoutLength(requestHeaders(scenario)),
         body: scenario.body,
         connections,
         pipelining: 1,
@@ -64,7 +64,7 @@ export function runLoad({ port, scenario, connections, duration, amount }) {
 export function requestOnce(port, scenario, timeoutMs = 10_000) {
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: '127.0.0.1', port, path: scenario.path, method: 'POST', headers: requestHeaders(scenario.body), agent: false, timeout: timeoutMs },
+      { host: '127.0.0.1', port, path: scenario.path, method: 'POST', headers: requestHeaders(scenario), agent: false, timeout: timeoutMs },
       (res) => {
         const chunks = [];
         res.on('data', (chunk) => chunks.push(chunk));
@@ -84,7 +84,7 @@ export function requestOnce(port, scenario, timeoutMs = 10_000) {
  */
 export function openStream(port, scenario, timeoutMs = 15_000) {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path: scenario.path, method: 'POST', headers: requestHeaders(scenario.body), agent: false });
+    const req = http.request({ host: '127.0.0.1', port, path: scenario.path, method: 'POST', headers: requestHeaders(scenario), agent: false });
     const timer = setTimeout(() => {
       req.destroy();
       reject(new Error(`no first bytes within ${timeoutMs} ms`));

@@ -16,15 +16,26 @@ export function chatRequestBody(text) {
   return JSON.stringify({ model: 'gpt-5', messages: [{ role: 'user', content: String(question) }], stream: true, stream_options: { include_usage: true } });
 }
 
-/** The upstream's chat completions URL parts for a base URL such as `http://127.0.0.1:PORT/v1`. */
+/** The upstream's URL parts for a base URL such as `http://127.0.0.1:PORT/v1`: chat completions, and `messages` for Anthropic's wire. */
 export function upstreamTarget(upstreamUrl) {
   const url = new URL(upstreamUrl);
-  return { origin: url.origin, hostname: url.hostname, port: Number(url.port), path: `${url.pathname.replace(/\/$/, '')}/chat/completions` };
+  const base = url.pathname.replace(/\/$/, '');
+  return { origin: url.origin, hostname: url.hostname, port: Number(url.port), path: `${base}/chat/completions`, messagesPath: `${base}/messages` };
 }
 
-/** The headers sent upstream: JSON, and the caller's key as a bearer token. */
+/** The upstream path for a request the references serve: `/v1/messages` goes to the messages endpoint as it came. */
+export function upstreamPath(upstream, requestPath) {
+  return requestPath === '/v1/messages' ? upstream.messagesPath : upstream.path;
+}
+
+/** The headers sent upstream: JSON, and the caller's key as a bearer token (Anthropic's `x-api-key` and version for messages). */
 export function upstreamHeaders(req, length) {
-  return { 'content-type': 'application/json', 'content-length': String(length), authorization: `Bearer ${req.headers['x-llm-api-key'] ?? ''}` };
+  const headers = { 'content-type': 'application/json', 'content-length': String(length) };
+  if (req.url === '/v1/messages') {
+    headers['x-api-key'] = req.headers['x-llm-api-key'] ?? '';
+    headers['anthropic-version'] = req.headers['anthropic-version'] ?? '2023-06-01';
+  } else headers.authorization = `Bearer ${req.headers['x-llm-api-key'] ?? ''}`;
+  return headers;
 }
 
 /** The env the demo and the core are configured from: the openai provider pointed at the bench's upstream. */
@@ -34,6 +45,8 @@ export function switchyardEnv(upstreamUrl) {
     // An operator key keeps the demo from starting its own in-process sandbox; callers send their own key anyway.
     OPENAI_API_KEY: `sk-bench-operator-${process.pid}-${Date.now().toString(36)}`,
     OPENAI_BASE_URL: upstreamUrl,
+    ANTHROPIC_API_KEY: `sk-bench-operator-anthropic-${process.pid}`,
+    ANTHROPIC_BASE_URL: upstreamUrl,
     LOG_LEVEL: 'info',
   };
 }

@@ -42,14 +42,44 @@ export const SCENARIOS = [
     stream: true,
     body: JSON.stringify({ question: QUESTION, agent: 'App', provider: 'general' }),
   },
+  {
+    id: 'messages-json',
+    label: '/v1/messages passthrough',
+    path: '/v1/messages',
+    wire: 'messages',
+    stream: false,
+    headers: { 'x-llm-provider': 'anthropic', 'anthropic-version': '2023-06-01' },
+    body: JSON.stringify({ model: 'general', max_tokens: 256, messages: [{ role: 'user', content: QUESTION }] }),
+  },
+  {
+    id: 'messages-stream',
+    label: '/v1/messages passthrough stream',
+    path: '/v1/messages',
+    wire: 'messages',
+    stream: true,
+    headers: { 'x-llm-provider': 'anthropic', 'anthropic-version': '2023-06-01' },
+    body: JSON.stringify({ model: 'general', max_tokens: 256, stream: true, messages: [{ role: 'user', content: QUESTION }] }),
+  },
+  {
+    // Translated to a chat upstream; the references pass the same request through to a messages upstream, so the
+    // ratio to them is what translation adds.
+    id: 'messages-translated',
+    label: '/v1/messages translated stream',
+    path: '/v1/messages',
+    wire: 'messages',
+    stream: true,
+    headers: { 'x-llm-provider': 'openai', 'anthropic-version': '2023-06-01' },
+    body: JSON.stringify({ model: 'general', max_tokens: 256, stream: true, messages: [{ role: 'user', content: QUESTION }] }),
+  },
 ];
 
-/** The headers every bench request carries. */
-export function requestHeaders(body) {
+/** The headers a bench request carries: JSON, the caller's key, and the scenario's own (provider, protocol version). */
+export function requestHeaders(scenario) {
   return {
     'content-type': 'application/json',
-    'content-length': String(Buffer.byteLength(body)),
+    'content-length': String(Buffer.byteLength(scenario.body)),
     'x-llm-api-key': CALLER_KEY,
+    ...scenario.headers,
   };
 }
 
@@ -73,6 +103,19 @@ function readOpenAIStream(text) {
   return { content, done: lines.at(-1) === '[DONE]' };
 }
 
+/** Reads an Anthropic Messages stream: the joined text and whether it ended with `message_stop`. */
+function readMessagesStream(text) {
+  let content = '';
+  let last;
+  for (const line of dataLines(text)) {
+    const event = JSON.parse(line);
+    if (event.type === 'error') throw new Error(`error event: ${line.slice(0, 200)}`);
+    if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') content += event.delta.text;
+    last = event.type;
+  }
+  return { content, done: last === 'message_stop' };
+}
+
 /** Reads an `/api/chat` event stream: the joined reply and the `end` event. */
 function readChatEvents(text) {
   const events = dataLines(text).map((line) => JSON.parse(line));
@@ -92,6 +135,18 @@ export function checkAnswer(scenario, answer, { subject }) {
   if (answer.status !== 200) throw new Error(`status ${answer.status}: ${answer.text.slice(0, 200)}`);
   const type = String(answer.headers['content-type'] ?? '');
   if (subject && !answer.headers['x-llm-served-by']) throw new Error('no X-LLM-Served-By header');
+  if (scenario.wire === 'messages') {
+    if (!scenario.stream) {
+      const content = JSON.parse(answer.text).content?.map((block) => block.text ?? '').join('');
+      if (content !== UPSTREAM_TEXT) throw new Error(`content ${JSON.stringify(content)}`);
+      return;
+    }
+    if (!type.includes('text/event-stream')) throw new Error(`content-type ${type}`);
+    const { content, done } = readMessagesStream(answer.text);
+    if (content !== UPSTREAM_TEXT) throw new Error(`content ${JSON.stringify(content)}`);
+    if (!done) throw new Error('no message_stop at the end');
+    return;
+  }
   if (!scenario.stream) {
     const body = JSON.parse(answer.text);
     const content = body.choices?.[0]?.message?.content;

@@ -2,8 +2,10 @@
 import { createSwitchyard, optionsFromEnv } from '@switchyard/core';
 import { switchyardEnv } from '../lib/reference.mjs';
 
-export async function createTarget({ upstreamUrl }) {
-  const switchyard = createSwitchyard(optionsFromEnv(switchyardEnv(upstreamUrl)));
+/** The core on node:http, configured from the bench's env plus `extraEnv` (Redis, quotas: see the state targets). */
+export async function createCoreTarget({ upstreamUrl }, extraEnv = {}) {
+  const switchyard = createSwitchyard(optionsFromEnv({ ...switchyardEnv(upstreamUrl), ...extraEnv }));
+  await switchyard.ready();
   function handler(req, res) {
     switchyard.handleNode(req, res).then(
       (handled) => {
@@ -16,4 +18,8 @@ export async function createTarget({ upstreamUrl }) {
     );
   }
   return { handler, close: () => switchyard.close() };
+}
+
+export function createTarget(options) {
+  return createCoreTarget(options);
 }

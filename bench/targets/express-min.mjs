@@ -2,7 +2,7 @@
 import express from 'express';
 import { pipeline } from 'node:stream/promises';
 import { Pool } from 'undici';
-import { chatRequestBody, readBody, upstreamHeaders, upstreamTarget } from '../lib/reference.mjs';
+import { chatRequestBody, readBody, upstreamHeaders, upstreamPath, upstreamTarget } from '../lib/reference.mjs';
 
 export async function createTarget({ upstreamUrl }) {
   const upstream = upstreamTarget(upstreamUrl);
@@ -13,7 +13,7 @@ export async function createTarget({ upstreamUrl }) {
     res.on('close', () => {
       if (!res.writableFinished) controller.abort();
     });
-    const answer = await pool.request({ path: upstream.path, method: 'POST', headers: upstreamHeaders(req, Buffer.byteLength(body)), body, signal: controller.signal });
+    const answer = await pool.request({ path: upstreamPath(upstream, req.url), method: 'POST', headers: upstreamHeaders(req, Buffer.byteLength(body)), body, signal: controller.signal });
     res.status(answer.statusCode);
     res.set('content-type', answer.headers['content-type'] ?? 'application/json');
     if (answer.headers['content-length']) res.set('content-length', answer.headers['content-length']);
@@ -30,6 +30,7 @@ export async function createTarget({ upstreamUrl }) {
   app.disable('x-powered-by');
   app.disable('etag');
   app.post('/v1/chat/completions', async (req, res) => forward(req, res, await readBody(req)).catch(() => fail(res)));
+  app.post('/v1/messages', async (req, res) => forward(req, res, await readBody(req)).catch(() => fail(res)));
   app.post('/api/chat', async (req, res) => forward(req, res, chatRequestBody(await readBody(req))).catch(() => fail(res)));
   return { handler: app, close: () => pool.close() };
 }

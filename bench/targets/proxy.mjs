@@ -1,6 +1,6 @@
 /** Reference: a plain `node:http` keep-alive proxy (an `http.Agent({keepAlive: true})` and `pipe`). */
 import http from 'node:http';
-import { chatRequestBody, readBody, upstreamHeaders, upstreamTarget } from '../lib/reference.mjs';
+import { chatRequestBody, readBody, upstreamHeaders, upstreamPath, upstreamTarget } from '../lib/reference.mjs';
 
 export async function createTarget({ upstreamUrl }) {
   const upstream = upstreamTarget(upstreamUrl);
@@ -9,7 +9,7 @@ export async function createTarget({ upstreamUrl }) {
   function forward(req, res, body) {
     const length = typeof body === 'string' ? Buffer.byteLength(body) : Number(req.headers['content-length'] ?? 0);
     const outgoing = http.request(
-      { hostname: upstream.hostname, port: upstream.port, path: upstream.path, method: 'POST', agent, headers: upstreamHeaders(req, length) },
+      { hostname: upstream.hostname, port: upstream.port, path: upstreamPath(upstream, req.url), method: 'POST', agent, headers: upstreamHeaders(req, length) },
       (answer) => {
         const headers = { 'content-type': answer.headers['content-type'] ?? 'application/json' };
         if (answer.headers['content-length']) headers['content-length'] = answer.headers['content-length'];
@@ -30,7 +30,7 @@ export async function createTarget({ upstreamUrl }) {
   }
 
   function handler(req, res) {
-    if (req.method === 'POST' && req.url === '/v1/chat/completions') return forward(req, res, req);
+    if (req.method === 'POST' && (req.url === '/v1/chat/completions' || req.url === '/v1/messages')) return forward(req, res, req);
     if (req.method === 'POST' && req.url === '/api/chat') {
       readBody(req).then(
         (text) => forward(req, res, chatRequestBody(text)),

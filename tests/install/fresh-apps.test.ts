@@ -179,7 +179,7 @@ describe.skipIf(skip)('packed tarballs in fresh apps from the registry', () => {
           .map((frame) => JSON.parse(frame.replace(/^data: /, '')) as { type: string; content?: string });
         expect(events.map((event) => event.type).filter((type) => type !== 'reply')).toEqual(['id', 'route', 'costStatistics', 'end']);
         expect(events.filter((event) => event.type === 'reply').map((event) => event.content).join('')).toBe('echo: hi');
-        expect(events.at(-1)).toEqual({ type: 'end', finish_reason: 'stop' });
+        expect(events.at(-1)).toEqual({ type: 'end', content: '', finish_reason: 'stop' });
         const received = upstream.lastRequest();
         expect(received?.headers.authorization).toBe(`Bearer ${key}`);
         expect(received?.json).toMatchObject({ model: 'gpt-5', messages: [{ role: 'system' }, { role: 'user', content: 'hi' }] });

@@ -51,15 +51,16 @@ describe.each(ADAPTERS)('endpoints over %s', (adapter) => {
       expect(types.slice(2, -2).every((type) => type === 'reply')).toBe(true);
       expect(types.slice(-2)).toEqual(['costStatistics', 'end']);
       expect(types.filter((type) => type === 'reply').length).toBeGreaterThan(1);
-      expect(events[0]?.id).toMatch(/^[0-9a-f-]{36}$/);
-      expect(events[1]).toMatchObject({ provider: 'openai', model: 'gpt-5', cluster: 'global', attempts: [{ provider: 'openai', model: 'gpt-5', status: 'ok' }] });
+      expect(events[0]).toEqual({ type: 'id', content: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+      expect(events[1]).toEqual({ type: 'route', content: { provider: 'openai', model: 'gpt-5', cluster: 'global', attempts: [{ provider: 'openai', model: 'gpt-5', status: 'ok' }] } });
       expect(events.filter((e) => e.type === 'reply').map((e) => e.content).join('')).toBe('echo: hello there');
       // gpt-5 has a list price: usage from the upstream (sandbox counts words) priced by the table.
-      const cost = events.at(-2) as unknown as { model: string; input_tokens: number; output_tokens: number; total_tokens: number; total_cost: number };
+      expect(Object.keys(events.at(-2) ?? {})).toEqual(['type', 'content']);
+      const cost = events.at(-2)?.content as { model: string; input_tokens: number; output_tokens: number; total_tokens: number; total_cost: number };
       expect(cost).toMatchObject({ model: 'gpt-5', output_tokens: 3 });
       expect(cost.total_tokens).toBe(cost.input_tokens + cost.output_tokens);
       expect(cost.total_cost).toBeCloseTo((cost.input_tokens * 1.25 + cost.output_tokens * 10) / 1e6, 12);
-      expect(events.at(-1)).toEqual({ type: 'end', finish_reason: 'stop' });
+      expect(events.at(-1)).toEqual({ type: 'end', content: '', finish_reason: 'stop' });
 
       const received = h.upstream.lastRequest();
       expect(received?.headers.authorization).toBe(`Bearer ${key}`);
@@ -71,6 +72,33 @@ describe.each(ADAPTERS)('endpoints over %s', (adapter) => {
           { role: 'user', content: 'hello there' },
         ],
       });
+    });
+
+    it("accepts the fields the platform's own clients send, and passes none of them upstream", async () => {
+      const platformFields = {
+        session_id: 'session-1',
+        question_id: 'question-1',
+        trace_id: 'trace-1',
+        query_user_id: 'user-1',
+        file_list: [],
+        prompt_name: 'prompt-1',
+        language: 'en',
+        timezone: 'Asia/Shanghai',
+        scene: 'scene-1',
+        enable_mcp: false,
+        group_id: 'group-1',
+        reference_task_id: 'task-1',
+      };
+      const response = await post(`${h.url}/api/chat`, { question: 'with fields', agent: 'App', provider: 'general', ...platformFields }, headers);
+      expect(response.status).toBe(200);
+      const events = await readEvents(response);
+      expect(events.filter((e) => e.type === 'reply').map((e) => e.content).join('')).toBe('echo: with fields');
+      expect(events.at(-1)).toEqual({ type: 'end', content: '', finish_reason: 'stop' });
+      const received = h.upstream.lastRequest();
+      for (const [name, value] of Object.entries(platformFields)) {
+        expect(received?.body, name).not.toContain(`"${name}"`);
+        if (typeof value === 'string' && value !== 'en') expect(received?.body, name).not.toContain(value);
+      }
     });
 
     it('streams reasoning as thinking events from a recorded reasoning stream, unknown price → total_cost null', async () => {
@@ -85,8 +113,8 @@ describe.each(ADAPTERS)('endpoints over %s', (adapter) => {
       expect(firstThinking).toBeGreaterThan(1);
       expect(firstReply).toBeGreaterThan(firstThinking);
       expect(events.filter((e) => e.type === 'thinking').map((e) => e.content).join('')).toMatch(/^We are asked/);
-      expect(events.find((e) => e.type === 'costStatistics')).toMatchObject({ model: 'deepseek-v4-pro', total_cost: null });
-      expect(events.at(-1)).toEqual({ type: 'end', finish_reason: 'stop' });
+      expect(events.find((e) => e.type === 'costStatistics')).toMatchObject({ content: { model: 'deepseek-v4-pro', total_cost: null } });
+      expect(events.at(-1)).toEqual({ type: 'end', content: '', finish_reason: 'stop' });
     });
 
     it('is served by the handler on a route of the app choosing', async () => {
@@ -189,7 +217,7 @@ describe.each(ADAPTERS)('endpoints over %s', (adapter) => {
         expect(text).not.toContain(operatorKey);
         const body = JSON.parse(text) as { cluster: string; providers: Array<{ id: string; serverKey: unknown; reachable: { policy: boolean }; tiers: Record<string, string[]> }> };
         expect(body.cluster).toBe('global');
-        expect(body.providers.map((p) => p.id).sort()).toEqual(['dashscope', 'gemini', 'openai', 'volcengine']);
+        expect(body.providers.map((p) => p.id).sort()).toEqual(['anthropic', 'dashscope', 'deepseek', 'gemini', 'openai', 'volcengine']);
         const byId = Object.fromEntries(body.providers.map((p) => [p.id, p]));
         expect(byId.dashscope?.serverKey).toBe(true);
         expect(byId.openai?.serverKey).toBe(false);
@@ -205,7 +233,7 @@ describe.each(ADAPTERS)('endpoints over %s', (adapter) => {
     it('is served by the handler on a route of the app choosing', async () => {
       const response = await fetch(`${h.url}/custom/providers`);
       expect(response.status).toBe(200);
-      expect(((await response.json()) as { providers: unknown[] }).providers).toHaveLength(4);
+      expect(((await response.json()) as { providers: unknown[] }).providers).toHaveLength(6);
     });
   });
 
@@ -214,6 +242,6 @@ describe.each(ADAPTERS)('endpoints over %s', (adapter) => {
     expect(response.status).toBe(404);
     expect(h.upstream.requests).toHaveLength(0);
     const frames = await readFrames(await post(`${h.url}/api/chat`, { question: 'ok' }, headers));
-    expect(frames.at(-1)?.data).toEqual({ type: 'end', finish_reason: 'stop' });
+    expect(frames.at(-1)?.data).toEqual({ type: 'end', content: '', finish_reason: 'stop' });
   });
 });

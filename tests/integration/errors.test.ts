@@ -30,7 +30,7 @@ const chatBody = (model = 'gpt-5') => JSON.stringify({ model, messages: [{ role:
 
 const ROWS: Row[] = [
   { code: 'invalid_request', status: 400, body: '{"model":', final: true },
-  { code: 'unknown_provider', status: 400, headers: () => ({ 'x-llm-provider': 'nope' }), final: true, hint: /openai, gemini, dashscope, volcengine/ },
+  { code: 'unknown_provider', status: 400, headers: () => ({ 'x-llm-provider': 'nope' }), final: true, hint: /openai, anthropic, gemini, deepseek, dashscope, volcengine/ },
   { code: 'missing_api_key', status: 400, headers: () => ({ 'x-llm-api-key': null }), final: true, hint: /X-LLM-Api-Key/ },
   { code: 'base_url_forbidden', status: 400, headers: (upstream) => ({ 'x-llm-base-url': upstream.url }), final: true },
   { code: 'invalid_api_key', status: 401, upstream: behaviors.error('openai', 'invalid_api_key'), final: true, fromUpstream: true, hint: /revoked or rotated/ },
@@ -140,10 +140,11 @@ describe.each(ADAPTERS)('errors over %s', (adapter) => {
       const response = await post(`${h.url}/api/chat`, c.body, requestHeaders(headers, c.headers ?? {}));
       expect(response.status).toBe(c.status);
       expect(response.headers.get('content-type')).toMatch(/^application\/json/);
-      const body = (await response.json()) as { success: boolean; code: number; msg: string; error: { code: string; hint: string } };
+      const body = (await response.json()) as { success: boolean; code: number; msg: string; message: string; error: { code: string; hint: string } };
       expect(body).toMatchObject({ success: false, code: c.number, error: { code: c.code } });
-      expect(Object.keys(body).sort()).toEqual(['code', 'error', 'msg', 'success']);
+      expect(Object.keys(body).sort()).toEqual(['code', 'error', 'message', 'msg', 'success']);
       expect(body.msg.length).toBeGreaterThan(0);
+      expect(body.message).toBe(body.msg);
       expect(body.error.hint.length).toBeGreaterThan(0);
       if (c.msg) expect(body.msg).toMatch(c.msg);
       expect(h.upstream.requests).toHaveLength(0);
@@ -167,11 +168,11 @@ describe.each(ADAPTERS)('errors over %s', (adapter) => {
       expect(response.headers.get('x-llm-attempts')).toBe('1');
       const events = await readEvents(response);
       expect(events.map((event) => event.type)).toEqual(['id', 'route', 'error', 'end']);
-      expect(events[1]).toMatchObject({ attempts: [{ status: 'failed', code: row.code }] });
+      expect(events[1]).toMatchObject({ type: 'route', content: { attempts: [{ status: 'failed', code: row.code }] } });
       expect(events[2]).toMatchObject({ code: row.code });
       expect(String(events[2]?.hint).length).toBeGreaterThan(0);
       expect(JSON.stringify(events)).not.toContain(key);
-      expect(events[3]).toEqual({ type: 'end', finish_reason: row.code === 'provider_unreachable' ? 'unavailable' : 'error' });
+      expect(events[3]).toEqual({ type: 'end', content: '', finish_reason: row.code === 'provider_unreachable' ? 'unavailable' : 'error' });
     });
 
     it('ends a stream cut mid-way with the text so far, then error, then end', async () => {
@@ -180,7 +181,7 @@ describe.each(ADAPTERS)('errors over %s', (adapter) => {
       expect(response.status).toBe(200);
       const events = await readEvents(response);
       expect(events.filter((e) => e.type === 'reply').map((e) => e.content).join('')).toBe('one two');
-      expect(events.slice(-2)).toMatchObject([{ type: 'error', code: 'upstream_error' }, { type: 'end', finish_reason: 'error' }]);
+      expect(events.slice(-2)).toMatchObject([{ type: 'error', code: 'upstream_error' }, { type: 'end', content: '', finish_reason: 'error' }]);
     });
   });
 });

@@ -3,7 +3,7 @@
  * server on 127.0.0.1, with the Switchyard middleware and whatever the host app puts around it.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
@@ -13,7 +13,7 @@ import expressPackage from 'express/package.json' with { type: 'json' };
 import Koa from 'koa';
 import koaPackage from 'koa/package.json' with { type: 'json' };
 import koaCompress from 'koa-compress';
-import { type LlmContext, SwitchyardError, type SwitchyardOptions } from '@switchyard/core';
+import { type LlmContext, type Switchyard, SwitchyardError, type SwitchyardOptions } from '@switchyard/core';
 import { switchyard as expressSwitchyard } from '@switchyard/express';
 import { switchyard as koaSwitchyard } from '@switchyard/koa';
 import { startTestUpstream, type TestUpstream } from '@switchyard/testkit';
@@ -50,8 +50,19 @@ export interface Harness {
   adapter: AdapterName;
   /** `http://127.0.0.1:PORT`, the app server. */
   url: string;
+  /** `ws://127.0.0.1:PORT/api/chat`: the WebSocket chat, attached with the adapter's `middleware.attach(server)`. */
+  wsUrl: string;
   upstream: TestUpstream;
+  /** The Switchyard behind the middleware. */
+  switchyard: Switchyard;
   close(): Promise<void>;
+}
+
+/** What an app builder hands back: the app's request listener and the middleware (for `attach`). */
+interface Built {
+  listener: RequestListener;
+  attach(server: Server): () => void;
+  switchyard: Switchyard;
 }
 
 /** A caller key built at run time (never a key-shaped literal in the source). */
@@ -71,7 +82,7 @@ function statusOf(error: unknown): { status: number; body: unknown } {
   return { status: 500, body: { error: { code: 'internal', message: error instanceof Error ? error.message : String(error) } } };
 }
 
-function expressApp(options: HarnessOptions, upstream: TestUpstream): express.Express {
+function expressApp(options: HarnessOptions, upstream: TestUpstream): Built {
   const app = express();
   // Express logs every error it answers unless env is 'test'; the suite provokes some on purpose.
   app.set('env', 'test');
@@ -95,10 +106,10 @@ function expressApp(options: HarnessOptions, upstream: TestUpstream): express.Ex
     app.get('/custom/providers', middleware.handlers.providers);
     app.get('/bare/models', middleware.handlers.models);
   }
-  return app;
+  return { listener: app, attach: middleware.attach, switchyard: middleware.switchyard };
 }
 
-function koaApp(options: HarnessOptions, upstream: TestUpstream): Koa {
+function koaApp(options: HarnessOptions, upstream: TestUpstream): Built {
   const app = new Koa();
   // Koa logs every error it answers unless silent; the suite provokes some on purpose.
   app.silent = true;
@@ -131,7 +142,7 @@ function koaApp(options: HarnessOptions, upstream: TestUpstream): Koa {
       else await next();
     });
   }
-  return app;
+  return { listener: app.callback(), attach: middleware.attach, switchyard: middleware.switchyard };
 }
 
 function listen(server: Server): Promise<number> {
@@ -144,13 +155,21 @@ function listen(server: Server): Promise<number> {
 /** Starts a testkit upstream (unless given) and a real Express or Koa server on loopback. */
 export async function startHarness(adapter: AdapterName, options: HarnessOptions = {}): Promise<Harness> {
   const upstream = options.upstream ?? (await startTestUpstream());
-  const server = adapter === 'express' ? createServer(expressApp(options, upstream)) : createServer(koaApp(options, upstream).callback());
+  const built = adapter === 'express' ? expressApp(options, upstream) : koaApp(options, upstream);
+  const server = createServer(built.listener);
+  // The one line a host app adds for the WebSocket chat.
+  const detach = built.attach(server);
   const port = await listen(server);
   return {
     adapter,
     url: `http://127.0.0.1:${port}`,
+    wsUrl: `ws://127.0.0.1:${port}/api/chat`,
     upstream,
+    switchyard: built.switchyard,
     async close() {
+      detach();
+      // Upgraded sockets are no longer the http server's: the Switchyard closes them.
+      await built.switchyard.close();
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
       if (!options.upstream) await upstream.close();

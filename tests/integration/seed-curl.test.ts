@@ -38,7 +38,7 @@ describe.each(ADAPTERS)('app tokens and the seed curl over %s', (adapter) => {
     const events = frames.map((frame) => JSON.parse(frame.slice(6)) as { type: string; content?: string });
     expect(events.map((event) => event.type)).toEqual(['id', 'route', ...events.slice(2, -2).map(() => 'reply'), 'costStatistics', 'end']);
     expect(events.filter((event) => event.type === 'reply').map((event) => event.content).join('')).toBe('echo: hi');
-    expect(events.at(-1)).toEqual({ type: 'end', finish_reason: 'stop' });
+    expect(events.at(-1)).toEqual({ type: 'end', content: '', finish_reason: 'stop' });
 
     const received = h.upstream.lastRequest();
     expect(received?.headers.authorization).toBe(`Bearer ${key}`);
@@ -90,7 +90,7 @@ describe.each(ADAPTERS)('app tokens and the seed curl over %s', (adapter) => {
       expect(response.status).toBe(200);
       expect(((await response.json()) as { choices: Array<{ message: { content: string } }> }).choices[0]?.message.content).toBe('echo: ok');
       const events = await readEvents(await post(`${h.url}/api/chat`, chat, { authorization: `Bearer ${token}`, 'x-llm-api-key': key }));
-      expect(events.at(-1)).toEqual({ type: 'end', finish_reason: 'stop' });
+      expect(events.at(-1)).toEqual({ type: 'end', content: '', finish_reason: 'stop' });
       const providers = await fetch(`${h.url}/api/providers`, { headers: { authorization: `Bearer ${token}` } });
       expect(providers.status).toBe(200);
       expect(h.upstream.requests).toHaveLength(2);

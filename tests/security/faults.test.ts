@@ -15,6 +15,7 @@ import { type Adapters, newKey, send, startAdapters } from './support.js';
 
 const TIMEOUTS = { connectMs: 1000, firstByteMs: 400, idleMs: 400, totalMs: 5000 };
 const STREAM_BODY = JSON.stringify({ model: 'general', stream: true, messages: [{ role: 'user', content: 'one two three four five six' }] });
+const MESSAGES_STREAM_BODY = JSON.stringify({ model: 'general', max_tokens: 64, stream: true, messages: [{ role: 'user', content: 'one two three four five six' }] });
 const CHAT_BODY = JSON.stringify({ question: 'one two three four five six' });
 
 interface Rig {
@@ -88,7 +89,13 @@ describe.each(['express', 'koa'] as const)('upstream faults through %s', (adapte
       expect(v1.text).not.toContain('[DONE]');
       const chat = await send(adapters[adapter], '/api/chat', { headers: headers(newKey()), body: CHAT_BODY });
       expect(chat.text).toMatch(/"type":"error"[^\n]*"code":"upstream_error"/);
-      expect(chat.text).toMatch(/"type":"end","finish_reason":"error"/);
+      expect(chat.text).toMatch(/"type":"end","content":"","finish_reason":"error"/);
+      // Anthropic Messages, translated: an `event: error` frame, never message_stop.
+      upstream.enqueue({ type: 'cutMidStream', afterChunks: 2 });
+      const messages = await send(adapters[adapter], '/v1/messages', { headers: headers(newKey()), body: MESSAGES_STREAM_BODY });
+      expect(messages.status).toBe(200);
+      expect(messages.text.trimEnd().split('\n\n').at(-1)).toMatch(/^event: error\ndata: \{"type":"error","error":\{"type":"api_error"/);
+      expect(messages.text).not.toContain('message_stop');
       await until(() => idle(instance), 'the dispatcher to go idle');
     } finally {
       await close();
@@ -145,7 +152,7 @@ describe.each(['express', 'koa'] as const)('upstream faults through %s', (adapte
     };
     const lastAborted = () => until(() => upstream.lastRequest()?.aborted === true, 'the upstream call to be aborted', 5000);
     try {
-      for (const [path, body] of [['/v1/chat/completions', STREAM_BODY], ['/api/chat', CHAT_BODY]] as const) {
+      for (const [path, body] of [['/v1/chat/completions', STREAM_BODY], ['/api/chat', CHAT_BODY], ['/v1/messages', MESSAGES_STREAM_BODY]] as const) {
         upstream.reset();
         // 1. Before the request body is complete: nothing goes upstream.
         const partial = start(path, body);

@@ -135,6 +135,7 @@ function unicodeQueryRows(port: number): { name: string; url: string }[] {
 }
 
 const CHAT_BODY = JSON.stringify({ model: 'general', messages: [{ role: 'user', content: 'hi' }] });
+const MESSAGES_BODY = JSON.stringify({ model: 'general', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] });
 
 function expectRefused(response: RawResponse, key: string): void {
   expect(response.status, response.text).toBe(400);
@@ -154,6 +155,11 @@ describe.each(['express', 'koa'] as const)('hostile X-LLM-Base-Url through %s', 
     const headers = { 'content-type': 'application/json', 'x-llm-provider': 'openai', 'x-llm-api-key': callerKey };
     const value = row.raw ? utf8Bytes(row.url) : row.url;
     expectRefused(await send(base, '/v1/chat/completions', { headers: { ...headers, 'x-llm-base-url': value }, body: CHAT_BODY }), callerKey);
+    // Anthropic Messages, with the SDK's own key header and a provider that speaks it natively.
+    const anthropic = { 'content-type': 'application/json', 'x-llm-provider': 'anthropic', 'x-api-key': callerKey, 'x-llm-base-url': value };
+    const messages = await send(base, '/v1/messages', { headers: anthropic, body: MESSAGES_BODY });
+    expectRefused(messages, callerKey);
+    expect((JSON.parse(messages.text) as { type: string; error: { type: string } }).error.type).toBe('invalid_request_error');
     const chat = await send(base, '/api/chat', { headers: { ...headers, 'x-llm-base-url': value }, body: JSON.stringify({ question: 'hi' }) });
     expectRefused(chat, callerKey);
     expect((JSON.parse(chat.text) as { code: number }).code).toBe(-7);

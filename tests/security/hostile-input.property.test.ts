@@ -29,7 +29,7 @@ beforeAll(async () => {
     options.all ? callback(null, [{ address: '10.9.9.9', family: 4 }]) : callback(null, '10.9.9.9', 4)) as unknown as typeof lookup;
   instance = createSwitchyard({
     // Every provider on the loopback upstream: nothing in this suite may reach another address.
-    providers: { openai: { baseUrl: upstream.url }, gemini: { baseUrl: upstream.url }, dashscope: { baseUrl: upstream.url }, volcengine: { baseUrl: upstream.url } },
+    providers: { openai: { baseUrl: upstream.url }, gemini: { baseUrl: upstream.url }, dashscope: { baseUrl: upstream.url }, volcengine: { baseUrl: upstream.url }, anthropic: { baseUrl: upstream.url }, deepseek: { baseUrl: upstream.url, wireBaseUrls: { messages: upstream.url } } },
     limits: { bodyBytes: BODY_LIMIT, jsonDepth: 32 },
     lookup: anyName,
   });
@@ -51,6 +51,8 @@ afterAll(async () => {
 
 const ENDPOINTS = [
   { method: 'POST', path: '/v1/chat/completions' },
+  { method: 'POST', path: '/v1/messages' },
+  { method: 'POST', path: '/v1/messages/count_tokens' },
   { method: 'POST', path: '/api/chat' },
   { method: 'POST', path: '/v1/embeddings' },
   { method: 'GET', path: '/v1/models' },
@@ -69,7 +71,9 @@ function expectWellFormed(response: RawResponse, what: string, property: string)
   if (response.status < 300) return;
   let code: unknown;
   try {
-    code = (JSON.parse(response.text) as { error?: { code?: unknown } }).error?.code;
+    // OpenAI's envelope and /api/chat's carry `error.code`; Anthropic's carries `code` beside `error`.
+    const parsed = JSON.parse(response.text) as { error?: { code?: unknown }; code?: unknown };
+    code = parsed.error?.code ?? parsed.code;
   } catch {
     code = `not JSON: ${response.text.slice(0, 200)}`;
   }
@@ -102,7 +106,15 @@ describe.each(['express', 'koa'] as const)('hostile input through %s (fast-check
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom(...ENDPOINTS),
-        fc.record({ provider: fc.option(headerValue, { nil: undefined }), key: keyValue, baseUrl: fc.option(headerValue, { nil: undefined }), other: headerValue, auth: fc.option(headerValue, { nil: undefined }) }),
+        fc.record({
+          provider: fc.option(headerValue, { nil: undefined }),
+          key: keyValue,
+          anthropicKey: fc.option(keyValue, { nil: undefined }),
+          baseUrl: fc.option(headerValue, { nil: undefined }),
+          other: headerValue,
+          auth: fc.option(headerValue, { nil: undefined }),
+          version: fc.option(headerValue, { nil: undefined }),
+        }),
         fc.constantFrom('general', 'gpt-5', 'openai/gpt-5', 'nope/x', 'embedding', ''),
         async (endpoint, values, model) => {
           const headers: Record<string, string> = { 'content-type': 'application/json', 'x-anything': values.other };
@@ -110,7 +122,9 @@ describe.each(['express', 'koa'] as const)('hostile input through %s (fast-check
           if (values.key !== undefined) headers['x-llm-api-key'] = values.key;
           if (values.baseUrl !== undefined) headers['x-llm-base-url'] = values.baseUrl;
           if (values.auth !== undefined) headers.authorization = values.auth;
-          const body = endpoint.path === '/api/chat' ? JSON.stringify({ question: 'hi', provider: model }) : JSON.stringify({ model, input: 'x', messages: [{ role: 'user', content: 'hi' }] });
+          if (values.anthropicKey !== undefined) headers['x-api-key'] = values.anthropicKey;
+          if (values.version !== undefined) headers['anthropic-version'] = values.version;
+          const body = endpoint.path === '/api/chat' ? JSON.stringify({ question: 'hi', provider: model }) : JSON.stringify({ model, input: 'x', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] });
           const response = await send(adapters[adapter], endpoint.path, { method: endpoint.method, headers, ...(endpoint.method === 'POST' ? { body } : {}) });
           expectWellFormed(response, `${endpoint.method} ${endpoint.path} ${JSON.stringify(values).slice(0, 200)}`, `headers ${adapter}`);
         },
@@ -128,13 +142,14 @@ describe.each(['express', 'koa'] as const)('hostile input through %s (fast-check
       JSON.stringify({ model: 'general', messages: [{ role: 'user', content: 'hi' }] }),
       JSON.stringify({ question: 'hi', messages: [{ role: 'user', content: 'x' }] }),
       JSON.stringify({ input: ['a', 'b'] }),
+      JSON.stringify({ model: 'general', max_tokens: 8, messages: [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }] }),
     );
     const body = fc.oneof(
       valid,
       valid.chain((text) => fc.integer({ min: 0, max: text.length - 1 }).map((cut) => text.slice(0, cut))),
       fc.uint8Array({ maxLength: 2048 }).map((bytes) => Buffer.from(bytes)),
       fc.jsonValue().map((value) => JSON.stringify(value) ?? 'null'),
-      fc.record({ model: fc.anything(), messages: fc.anything(), question: fc.anything(), input: fc.anything(), stream: fc.anything() }).map((value) => {
+      fc.record({ model: fc.anything(), messages: fc.anything(), question: fc.anything(), input: fc.anything(), stream: fc.anything(), max_tokens: fc.anything(), system: fc.anything(), tools: fc.anything() }).map((value) => {
         try {
           return JSON.stringify(value) ?? '{}';
         } catch {

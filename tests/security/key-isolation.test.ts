@@ -7,7 +7,8 @@ import { createSwitchyard, toSwitchyardError, type Switchyard } from '@switchyar
 import { switchyard as expressSwitchyard } from '@switchyard/express';
 import { startTestUpstream, type RecordedRequest, type TestUpstream } from '@switchyard/testkit';
 import { createDemo, type Demo } from '../../apps/demo/src/demo.js';
-import { type Adapters, errorCode, newKey, send, startAdapters } from './support.js';
+import { ChatSocket, replyText } from '../integration/ws-client.js';
+import { type Adapters, errorCode, newKey, send, shut, startAdapters, trackUpgrades } from './support.js';
 
 /** Every header value and the body of every request an upstream received, as one searchable text. */
 function everything(upstream: TestUpstream): string {
@@ -15,6 +16,7 @@ function everything(upstream: TestUpstream): string {
 }
 
 const CHAT = JSON.stringify({ model: 'general', messages: [{ role: 'user', content: 'hello' }] });
+const MESSAGES = JSON.stringify({ model: 'general', max_tokens: 32, messages: [{ role: 'user', content: 'hello' }] });
 const json = { 'content-type': 'application/json' };
 
 describe('key isolation (SPEC §2, §6)', () => {
@@ -164,6 +166,103 @@ describe('key isolation (SPEC §2, §6)', () => {
   });
 });
 
+describe('key isolation for keys in the WebSocket query (llm_* with queryCredentials)', () => {
+  let own: TestUpstream;
+  let other: TestUpstream;
+  let relay: TestUpstream;
+  let instance: Switchyard;
+  let adapters: Adapters;
+  const operatorKey = newKey('operator');
+  const geminiKey = newKey('gemini-operator');
+  const sockets: ChatSocket[] = [];
+
+  async function ask(url: string, body: unknown, headers: Record<string, string> = {}) {
+    const socket = await ChatSocket.open(url, { headers });
+    sockets.push(socket);
+    return socket.ask(body);
+  }
+
+  beforeAll(async () => {
+    [own, other, relay] = await Promise.all([startTestUpstream(), startTestUpstream(), startTestUpstream()]);
+    instance = createSwitchyard({
+      providers: { openai: { baseUrl: own.url, apiKey: operatorKey }, gemini: { baseUrl: other.url, apiKey: geminiKey } },
+      allowedBaseUrls: [relay.url],
+      failover: ['gemini'],
+      queryCredentials: true,
+      retries: { max: 0 },
+    });
+    adapters = await startAdapters(instance);
+  });
+
+  afterAll(async () => {
+    await Promise.all(sockets.map((socket) => socket.close()));
+    await adapters.close();
+    await instance.close();
+    await Promise.all([own.close(), other.close(), relay.close()]);
+  });
+
+  it.each(['express', 'koa'] as const)('%s: a query key goes to its own provider only, never to a failover provider', async (adapter) => {
+    own.reset();
+    other.reset();
+    const key = newKey();
+    const url = `${adapters.ws[adapter]}?llm_provider=openai&llm_api_key=${key}`;
+    expect(replyText(await ask(url, { question: 'own' }))).toBe('echo: own');
+    expect(own.lastRequest()?.headers.authorization).toBe(`Bearer ${key}`);
+    // Its provider failing: failover may take the turn to gemini, with the operator's gemini key and nothing of the caller's.
+    own.enqueue({ type: 'status', status: 503, body: { error: { message: 'overloaded', type: 'server_error' } } });
+    const events = await ask(url, { question: 'failing' });
+    expect(JSON.stringify(events)).not.toContain(key);
+    for (const request of other.requests) expect(request.headers.authorization).toBe(`Bearer ${geminiKey}`);
+    expect(everything(other)).not.toContain(key);
+    expect(everything(relay)).not.toContain(key);
+  });
+
+  it.each(['express', 'koa'] as const)('%s: llm_base_url takes the query key only; the operator key never goes to it', async (adapter) => {
+    relay.reset();
+    const key = newKey();
+    const refused = await ask(`${adapters.ws[adapter]}?llm_provider=openai&llm_base_url=${encodeURIComponent(relay.url)}`, { question: 'no key' });
+    expect(refused).toEqual([
+      { type: 'error', content: expect.any(String), code: 'missing_api_key', hint: expect.stringContaining('never sent to a caller-chosen URL') },
+      { type: 'end', content: '', finish_reason: 'error' },
+    ]);
+    expect(relay.requests).toHaveLength(0);
+    const relayed = await ask(`${adapters.ws[adapter]}?llm_provider=openai&llm_api_key=${key}&llm_base_url=${encodeURIComponent(relay.url)}`, { question: 'relayed' });
+    expect(replyText(relayed)).toBe('echo: relayed');
+    expect(relay.lastRequest()?.headers.authorization).toBe(`Bearer ${key}`);
+    expect(everything(relay)).not.toContain(operatorKey);
+    const forbidden = await ask(`${adapters.ws[adapter]}?llm_api_key=${key}&llm_base_url=${encodeURIComponent(`https://0x7f.1:${own.port}/v1`)}`, { question: 'hostile' });
+    expect(forbidden[0]).toMatchObject({ type: 'error', code: 'base_url_forbidden' });
+    expect(JSON.stringify(forbidden)).not.toContain(key);
+  });
+
+  it.each(['express', 'koa'] as const)('%s: the llm_* query is read on upgrades only: a POST carrying it uses the operator key', async (adapter) => {
+    own.reset();
+    const key = newKey();
+    const response = await send(adapters[adapter], `/api/chat?llm_provider=gemini&llm_api_key=${key}`, { headers: json, body: JSON.stringify({ question: 'post' }) });
+    expect(response.status).toBe(200);
+    expect(own.lastRequest()?.headers.authorization).toBe(`Bearer ${operatorKey}`);
+    expect(everything(own) + everything(other)).not.toContain(key);
+  });
+
+  it.each(['express', 'koa'] as const)('%s: without queryCredentials the query is ignored and its key goes nowhere', async (adapter) => {
+    const [upstream] = await Promise.all([startTestUpstream()]);
+    const closed = createSwitchyard({ providers: { openai: { baseUrl: upstream.url, apiKey: operatorKey } } });
+    const servers = await startAdapters(closed);
+    try {
+      const key = newKey();
+      const events = await ask(`${servers.ws[adapter]}?llm_provider=openai&llm_api_key=${key}`, { question: 'ignored' });
+      expect(replyText(events)).toBe('echo: ignored');
+      expect(upstream.lastRequest()?.headers.authorization).toBe(`Bearer ${operatorKey}`);
+      expect(everything(upstream)).not.toContain(key);
+    } finally {
+      await Promise.all(sockets.splice(0).map((socket) => socket.close()));
+      await servers.close();
+      await closed.close();
+      await upstream.close();
+    }
+  });
+});
+
 describe('no key in any log line or response body (the demo logger, captured)', () => {
   let demo: Demo;
   let upstream: TestUpstream;
@@ -186,6 +285,10 @@ describe('no key in any log line or response body (the demo logger, captured)', 
       logDestination: destination,
     });
     servers = [createServer(demo.expressApp), createServer(demo.koaApp.callback())];
+    for (const server of servers) {
+      demo.attach(server);
+      trackUpgrades(server);
+    }
     bases = await Promise.all(
       servers.map(async (server) => {
         await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -195,8 +298,7 @@ describe('no key in any log line or response body (the demo logger, captured)', 
   });
 
   afterAll(async () => {
-    for (const server of servers) server.closeAllConnections();
-    await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+    await Promise.all(servers.map((server) => shut(server)));
     await demo.close();
     await Promise.all([upstream.close(), relay.close()]);
   });
@@ -208,6 +310,7 @@ describe('no key in any log line or response body (the demo logger, captured)', 
       const callerKey = newKey();
       keys.push(callerKey);
       const caller = { ...json, 'x-llm-provider': 'openai', 'x-llm-api-key': callerKey };
+      const anthropicCaller = { ...json, 'x-llm-provider': 'openai', 'x-api-key': callerKey, 'anthropic-version': '2023-06-01' };
       const echoKey = (status: number, code: string) => ({
         type: 'status' as const,
         status,
@@ -229,7 +332,16 @@ describe('no key in any log line or response body (the demo logger, captured)', 
         { path: '/v1/chat/completions', headers: caller, body: CHAT, script: { type: 'regionBlock' } },
         { path: '/v1/chat/completions', headers: caller, body: CHAT, script: { type: 'error', provider: 'openai', code: 'model_not_found' } },
         { path: '/v1/chat/completions', headers: caller, body: CHAT, script: { type: 'garbage' } },
-        { path: '/v1/chat/completions', headers: caller, body: JSON.stringify({ model: 'general', stream: true, messages: [] }), script: { type: 'cutMidStream', afterChunks: 1 } },
+        { path: '/v1/chat/completions', headers: caller, body: JSON.stringify({ model: 'general', stream: true, messages: [{ role: 'user', content: 'hi' }] }), script: { type: 'cutMidStream', afterChunks: 1 } },
+        // Anthropic Messages: the SDK's x-api-key as the caller key, translated to the chat upstream, errors echoing it.
+        { path: '/v1/messages', headers: anthropicCaller, body: MESSAGES },
+        { path: '/v1/messages', headers: anthropicCaller, body: JSON.stringify({ model: 'general', max_tokens: 16, stream: true, messages: [{ role: 'user', content: 'hi' }] }) },
+        { path: '/v1/messages', headers: anthropicCaller, body: MESSAGES, script: echoKey(401, 'invalid_api_key') },
+        { path: '/v1/messages', headers: anthropicCaller, body: JSON.stringify({ model: 'general', max_tokens: 16, stream: true, messages: [{ role: 'user', content: 'hi' }] }), script: { type: 'cutMidStream', afterChunks: 1 } },
+        { path: '/v1/messages', headers: { ...anthropicCaller, 'x-llm-base-url': relay.url }, body: MESSAGES, on: relay },
+        { path: '/v1/messages', headers: { ...anthropicCaller, 'x-llm-base-url': `https://10.0.0.1/v1?key=${callerKey}` }, body: MESSAGES },
+        { path: '/v1/messages/count_tokens', headers: anthropicCaller, body: JSON.stringify({ model: 'general', messages: [{ role: 'user', content: 'hi' }] }) },
+        { path: '/v1/messages', headers: anthropicCaller, body: '{"max_tokens":' },
         { path: '/v1/chat/completions', headers: { ...caller, 'x-llm-base-url': `https://0x7f.1:${upstream.port}/v1` }, body: CHAT },
         { path: '/v1/chat/completions', headers: { ...caller, 'x-llm-base-url': `https://${callerKey}@127.0.0.1/v1` }, body: CHAT },
         { path: '/v1/chat/completions', headers: { ...caller, 'x-llm-base-url': `${relay.url}?llm_api_key=${callerKey}` }, body: CHAT, on: relay },
@@ -247,7 +359,27 @@ describe('no key in any log line or response body (the demo logger, captured)', 
         bodies.push(response.text);
       }
       // A caller who types the key where a model name goes: the upstream echoes it back (the caller's own doing), but the log line masks it.
-      await send(base, '/v1/chat/completions', { headers: caller, body: JSON.stringify({ model: callerKey, messages: [] }) });
+      await send(base, '/v1/chat/completions', { headers: caller, body: JSON.stringify({ model: callerKey, messages: [{ role: 'user', content: 'hi' }] }) });
+      await send(base, '/v1/messages', { headers: anthropicCaller, body: JSON.stringify({ model: callerKey, max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] }) });
+
+      // The WebSocket chat with the key in the query (the demo reads llm_*): turns that succeed, fail, are refused.
+      const socketKey = newKey('socket');
+      keys.push(socketKey);
+      const ws = `${base.replace(/^http/, 'ws')}/api/chat`;
+      const socket = await ChatSocket.open(`${ws}?llm_provider=openai&llm_api_key=${socketKey}`);
+      const answered = await socket.ask({ question: 'over the socket' });
+      expect(replyText(answered)).toBe('echo: over the socket');
+      upstream.enqueue({ type: 'status', status: 401, body: { error: { message: `Incorrect API key provided: ${socketKey}.`, type: 'invalid_request_error', code: 'invalid_api_key' } } });
+      const refusedUpstream = await socket.ask({ question: 'refused upstream' });
+      expect(refusedUpstream.find((event) => event.type === 'error')).toMatchObject({ code: 'invalid_api_key' });
+      // Typed as a model name, the key comes back to its own caller in the route event: logged masked, not counted as a leak.
+      await socket.ask({ question: 'typed', provider: socketKey });
+      const badJson = await socket.ask('{"question":');
+      bodies.push(JSON.stringify([...answered, ...refusedUpstream, ...badJson]));
+      await socket.close();
+      const hostile = await ChatSocket.open(`${ws}?llm_api_key=${socketKey}&llm_base_url=${encodeURIComponent(`https://10.0.0.1/v1?llm_api_key=${socketKey}`)}`);
+      bodies.push(JSON.stringify(await hostile.ask({ question: 'hostile relay' })));
+      await hostile.close();
     }
     await new Promise((resolve) => setImmediate(resolve));
     expect(lines.length).toBeGreaterThanOrEqual(bodies.length);
@@ -271,5 +403,6 @@ describe('no key in any log line or response body (the demo logger, captured)', 
     // The capture is real: it holds the per-request lines, errors included.
     expect(logText).toContain('"code":"base_url_forbidden"');
     expect(logText).toContain('"code":"invalid_api_key"');
+    expect(logText).toContain('"transport":"websocket"');
   });
 });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { LookupAddress } from 'node:dns';
 import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo, LookupFunction } from 'node:net';
+import type { AddressInfo, LookupFunction, Socket } from 'node:net';
 import express from 'express';
 import Koa from 'koa';
 import type { Switchyard } from '@switchyard/core';
@@ -17,6 +17,8 @@ export function newKey(label = 'caller'): string {
 export interface Adapters {
   express: string;
   koa: string;
+  /** The WebSocket chat of each, attached with the adapter's `middleware.attach(server)`. */
+  ws: { express: string; koa: string };
   close(): Promise<void>;
 }
 
@@ -25,23 +27,48 @@ async function listen(server: Server): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-async function shut(server: Server): Promise<void> {
+/** Upgraded sockets, per server: they leave the http server's own bookkeeping, so closing it would wait for them. */
+const upgraded = new WeakMap<Server, Set<Socket>>();
+
+/** Tracks the sockets a server upgrades, so `shut` can cut them. */
+export function trackUpgrades(server: Server): void {
+  const sockets = new Set<Socket>();
+  upgraded.set(server, sockets);
+  server.on('upgrade', (_req, socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+}
+
+export async function shut(server: Server): Promise<void> {
   server.closeAllConnections();
+  for (const socket of upgraded.get(server) ?? []) socket.destroy();
   await new Promise((resolve) => server.close(resolve));
 }
 
-/** Starts Express and Koa apps that both mount `instance` (and nothing else). */
+function wsUrl(base: string): string {
+  return `${base.replace(/^http/, 'ws')}/api/chat`;
+}
+
+/** Starts Express and Koa apps that both mount `instance` (and nothing else), with the WebSocket chat attached. */
 export async function startAdapters(instance: Switchyard): Promise<Adapters> {
   const app = express();
-  app.use(expressSwitchyard(instance));
+  const expressMiddleware = expressSwitchyard(instance);
+  app.use(expressMiddleware);
   const koa = new Koa();
-  koa.use(koaSwitchyard(instance));
+  const koaMiddleware = koaSwitchyard(instance);
+  koa.use(koaMiddleware);
   const expressServer = createServer(app);
   const koaServer = createServer(koa.callback());
+  expressMiddleware.attach(expressServer);
+  koaMiddleware.attach(koaServer);
+  trackUpgrades(expressServer);
+  trackUpgrades(koaServer);
   const [expressBase, koaBase] = await Promise.all([listen(expressServer), listen(koaServer)]);
   return {
     express: expressBase,
     koa: koaBase,
+    ws: { express: wsUrl(expressBase), koa: wsUrl(koaBase) },
     close: async () => {
       await Promise.all([shut(expressServer), shut(koaServer)]);
     },
@@ -71,11 +98,12 @@ export function send(base: string, path: string, options: { method?: string; hea
   });
 }
 
-/** The error code of an answer: OpenAI's envelope (`error.code`) or the `/api/chat` one (`error.code` too). */
+/** The error code of an answer: OpenAI's envelope and the `/api/chat` one (`error.code`), or Anthropic's (`code` beside `error`). */
 export function errorCode(response: RawResponse): string | undefined {
   try {
-    const body = JSON.parse(response.text) as { error?: { code?: unknown } };
-    return typeof body.error?.code === 'string' ? body.error.code : undefined;
+    const body = JSON.parse(response.text) as { error?: { code?: unknown }; code?: unknown };
+    if (typeof body.error?.code === 'string') return body.error.code;
+    return typeof body.code === 'string' ? body.code : undefined;
   } catch {
     return undefined;
   }

@@ -10,6 +10,7 @@
  * 0 for any free port) and HOST (default 127.0.0.1) say where it listens. Then:
  *   curl -N -X POST localhost:3000/api/chat -H 'Content-Type: application/json' -d '{"question":"hi"}'
  *   curl -X POST localhost:3000/summarize -H 'Content-Type: application/json' -d '{"text":"a long text"}'
+ * and the same chat over a WebSocket at ws://localhost:3000/api/chat (one JSON frame per turn).
  */
 'use strict';
 
@@ -34,6 +35,8 @@ const server = app.listen(Number(process.env.PORT ?? 3000), process.env.HOST ?? 
   const { address, port } = server.address();
   console.log(`Switchyard CommonJS example listening on http://${address}:${port}`);
 });
+// The WebSocket chat (GET /api/chat upgrades) on the same server.
+llm.attach(server);
 
 function shutdown() {
   server.close();

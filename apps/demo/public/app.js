@@ -1,6 +1,7 @@
-// The Switchyard demo page: a chat box over POST /api/chat (SSE read from fetch, since EventSource cannot POST),
-// the router's decisions, and the reachability table of GET /api/providers.
-// Credentials live in the input fields only: nothing is written to any storage, cookie or URL.
+// The Switchyard demo page: a chat box over POST /api/chat (SSE read from fetch, since EventSource cannot POST) or,
+// with the switch on, over the WebSocket chat at the same path; the router's decisions; the reachability table of
+// GET /api/providers. Credentials live in the input fields only: nothing is written to any storage, cookie or page URL
+// (over the WebSocket they travel in the socket URL's query, since browsers cannot set headers on a socket).
 
 const REFRESH_MS = 10_000;
 const HISTORY_LIMIT = 20;
@@ -21,6 +22,8 @@ const el = {
   apiKey: /** @type {HTMLInputElement} */ ($('api-key')),
   baseUrl: /** @type {HTMLInputElement} */ ($('base-url')),
   appToken: /** @type {HTMLInputElement} */ ($('app-token')),
+  useSocket: /** @type {HTMLInputElement} */ ($('use-socket')),
+  socketState: $('socket-state'),
   forget: $('forget'),
   servedBy: $('served-by'),
   attempts: $('attempts'),
@@ -40,7 +43,8 @@ const state = {
   /** @type {any[]} */ providers: [],
   /** @type {string[]} */ defaultProviders: [],
   /** @type {{role: 'user'|'assistant', content: string}[]} */ history: [],
-  /** @type {AbortController | null} */ controller: null,
+  /** @type {{ stop(): void } | null} */ controller: null,
+  /** @type {{ url: string, ws: WebSocket, ready: Promise<void>, listener: ((event: any) => void) | null, onClose: ((close: CloseEvent) => void) | null } | null} */ socket: null,
   refreshing: false,
 };
 
@@ -106,7 +110,7 @@ function errorFromBody(status, text) {
   try {
     const body = JSON.parse(text);
     if (body && body.success === false) {
-      return { code: body.error?.code ?? String(body.code), number: body.code, message: body.msg ?? `HTTP ${status}`, hint: body.error?.hint };
+      return { code: body.error?.code ?? String(body.code), number: body.code, message: body.message ?? body.msg ?? `HTTP ${status}`, hint: body.error?.hint };
     }
     if (body && typeof body.error === 'object' && body.error) {
       return { code: body.error.code ?? body.error.type ?? `http_${status}`, message: body.error.message ?? `HTTP ${status}`, hint: body.error.hint ?? body.hint };
@@ -350,9 +354,10 @@ function showHeaders(response) {
   el.fallbackReason.textContent = response.headers.get('x-llm-fallback-reason') ?? '—';
 }
 
-function showRoute(event) {
-  el.route.textContent = `${event.provider ?? '?'}/${event.model ?? '?'} · cluster ${event.cluster ?? '?'}`;
-  const attempts = Array.isArray(event.attempts) ? event.attempts : [];
+/** The `route` event's content; over the socket (no headers) it also fills what the routing headers say. */
+function showRoute(route, fromSocket) {
+  el.route.textContent = `${route.provider ?? '?'}/${route.model ?? '?'} · cluster ${route.cluster ?? '?'}`;
+  const attempts = Array.isArray(route.attempts) ? route.attempts : [];
   el.attemptList.replaceChildren(
     ...attempts.map((a, i) => {
       const li = make('li', a.status === 'ok' ? 'ok' : 'failed');
@@ -360,11 +365,17 @@ function showRoute(event) {
       return li;
     }),
   );
+  if (fromSocket) {
+    const served = attempts.find((a) => a.status === 'ok');
+    el.servedBy.textContent = served ? `${served.provider}/${served.model}` : '—';
+    el.attempts.textContent = String(attempts.length);
+    el.fallbackReason.textContent = route.fallbackReason ?? '—';
+  }
 }
 
-function showCost(event) {
-  const cost = typeof event.total_cost === 'number' ? `$${event.total_cost.toFixed(6)}` : 'cost unknown';
-  el.cost.textContent = `${event.input_tokens ?? '?'} in + ${event.output_tokens ?? '?'} out = ${event.total_tokens ?? '?'} tokens · ${cost}`;
+function showCost(cost) {
+  const total = typeof cost.total_cost === 'number' ? `$${cost.total_cost.toFixed(6)}` : 'cost unknown';
+  el.cost.textContent = `${cost.input_tokens ?? '?'} in + ${cost.output_tokens ?? '?'} out = ${cost.total_tokens ?? '?'} tokens · ${total}`;
 }
 
 /** Reads `data:` events from an SSE body as they arrive. */
@@ -385,12 +396,17 @@ async function* readEvents(body) {
         .map((line) => line.slice(5).replace(/^ /, ''))
         .join('\n');
       if (!data) continue;
-      try {
-        yield JSON.parse(data);
-      } catch {
-        yield { type: 'error', code: 'bad_event', content: `An event was not JSON: ${data.slice(0, 120)}`, hint: 'the server or a proxy in between changed the stream' };
-      }
+      yield parseEvent(data);
     }
+  }
+}
+
+/** One event's JSON (an SSE `data:` payload or a socket frame). */
+function parseEvent(data) {
+  try {
+    return JSON.parse(data);
+  } catch {
+    return { type: 'error', code: 'bad_event', content: `An event was not JSON: ${data.slice(0, 120)}`, hint: 'the server or a proxy in between changed the stream' };
   }
 }
 
@@ -400,23 +416,113 @@ function setBusy(busy) {
   document.body.classList.toggle('busy', busy);
 }
 
-async function ask(question) {
-  addUserMessage(question);
-  const turn = addAssistantMessage();
-  resetRouterFacts();
-  setBusy(true);
-  setStatus('Sending…');
-  const controller = new AbortController();
-  state.controller = controller;
-  let replyText = '';
-  let ended = false;
-  let failed = false;
-  const fail = (error) => {
-    failed = true;
-    turn.extra.append(errorBox(error));
+/**
+ * Applies one `/api/chat` event to the turn, by the platform's rules: `{type, content}`; a truthy `error` key is a
+ * failure; unknown types are dropped; `reply` and `thinking` are concatenated. Returns true at `end`.
+ */
+function applyEvent(turn, event, fromSocket) {
+  if (!event || typeof event !== 'object') return false;
+  if (event.error) {
+    turn.fail({ code: typeof event.error === 'object' ? (event.error.code ?? 'error') : 'error', message: String(event.content ?? event.error), hint: event.hint });
+    return false;
+  }
+  switch (event.type) {
+    case 'id':
+      el.requestId.textContent = event.content || '—';
+      break;
+    case 'route':
+      if (event.content && typeof event.content === 'object') showRoute(event.content, fromSocket);
+      break;
+    case 'thinking':
+      turn.thinking.hidden = false;
+      turn.thinkingText.textContent += event.content ?? '';
+      break;
+    case 'reply':
+      turn.replyText += event.content ?? '';
+      turn.reply.textContent = turn.replyText;
+      break;
+    case 'costStatistics':
+      if (event.content && typeof event.content === 'object') showCost(event.content);
+      break;
+    case 'heartbeat':
+      setStatus('Streaming… (waiting on the provider)');
+      break;
+    case 'error':
+      turn.fail({ code: event.code ?? 'error', message: event.content, hint: event.hint });
+      break;
+    case 'end':
+      turn.ended = true;
+      turn.footer.textContent = `finish: ${event.finish_reason ?? '?'}`;
+      return true;
+    default:
+      break;
+  }
+  return false;
+}
+
+/** The WebSocket URL: the app token and the caller's credentials ride in the query (a socket has no headers). */
+function socketUrl() {
+  const url = new URL('/api/chat', location.href);
+  url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  const provider = el.provider.value;
+  const key = el.apiKey.value.trim();
+  const baseUrl = el.baseUrl.value.trim();
+  const token = el.appToken.value.trim();
+  if (provider) url.searchParams.set('llm_provider', provider);
+  if (key) url.searchParams.set('llm_api_key', key);
+  if (baseUrl) url.searchParams.set('llm_base_url', baseUrl);
+  if (token) url.searchParams.set('token', token);
+  return url.href;
+}
+
+function showSocketState(text) {
+  el.socketState.textContent = text;
+}
+
+/** The open socket for the current credentials: reused across turns, replaced when they change. */
+function openSocket() {
+  const url = socketUrl();
+  const current = state.socket;
+  if (current && current.url === url && current.ws.readyState <= WebSocket.OPEN) return current;
+  if (current) current.ws.close(1000, 'credentials changed');
+  const ws = new WebSocket(url);
+  /** @type {NonNullable<typeof state.socket>} */
+  const socket = {
+    url,
+    ws,
+    listener: null,
+    onClose: null,
+    ready: new Promise((resolve, reject) => {
+      ws.addEventListener('open', () => resolve(), { once: true });
+      ws.addEventListener('close', (close) => reject(close), { once: true });
+    }),
   };
+  // A rejected `ready` is read by the turn that waits on it; this keeps it from being reported as unhandled.
+  socket.ready.catch(() => {});
+  ws.addEventListener('open', () => showSocketState('open'));
+  ws.addEventListener('message', (message) => socket.listener?.(parseEvent(String(message.data))));
+  ws.addEventListener('close', (close) => {
+    showSocketState(el.useSocket.checked ? `closed (${close.code}${close.reason ? ` ${close.reason}` : ''})` : 'off');
+    if (state.socket === socket) state.socket = null;
+    socket.onClose?.(close);
+  });
+  showSocketState('connecting…');
+  state.socket = socket;
+  return socket;
+}
+
+/** Why a socket closed, as the page shows it. */
+function closeError(close) {
+  if (close.code === 1008) return { code: 'unauthorized', message: close.reason || 'The server refused the socket (1008).', hint: 'check the app token, or open the page from the server itself' };
+  if (close.code === 1009) return { code: 'payload_too_large', message: close.reason || 'The turn was larger than the server accepts (1009).', hint: 'send less' };
+  return { code: 'stream_incomplete', message: `The socket closed before the end event (${close.code}${close.reason ? ` ${close.reason}` : ''}).`, hint: 'the server or a proxy cut the connection; retry' };
+}
+
+/** One turn over POST /api/chat: the events are the SSE body. */
+async function turnOverHttp(turn, body) {
+  const controller = new AbortController();
+  state.controller = { stop: () => controller.abort() };
   try {
-    const body = { question, agent: el.agent.value || undefined, provider: el.model.value || undefined, messages: state.history.slice(-HISTORY_LIMIT) };
     const response = await fetch('/api/chat', {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', Accept: 'text/event-stream', ...callerHeaders({ withProvider: true }) },
@@ -427,55 +533,84 @@ async function ask(question) {
     showHeaders(response);
     const type = response.headers.get('content-type') ?? '';
     if (!response.ok || !type.includes('text/event-stream') || !response.body) {
-      fail(errorFromBody(response.status, await response.text()));
+      turn.fail(errorFromBody(response.status, await response.text()));
       return;
     }
     setStatus('Streaming…');
     for await (const event of readEvents(response.body)) {
-      switch (event.type) {
-        case 'id':
-          el.requestId.textContent = event.id ?? '—';
-          break;
-        case 'route':
-          showRoute(event);
-          break;
-        case 'thinking':
-          turn.thinking.hidden = false;
-          turn.thinkingText.textContent += event.content ?? '';
-          break;
-        case 'reply':
-          replyText += event.content ?? '';
-          turn.reply.textContent = replyText;
-          break;
-        case 'costStatistics':
-          showCost(event);
-          break;
-        case 'heartbeat':
-          setStatus('Streaming… (waiting on the provider)');
-          break;
-        case 'error':
-          fail({ code: event.code ?? 'error', message: event.content, hint: event.hint });
-          break;
-        case 'end':
-          ended = true;
-          turn.footer.textContent = `finish: ${event.finish_reason ?? '?'}`;
-          break;
-        default:
-          break;
-      }
+      applyEvent(turn, event, false);
       scrollToEnd();
     }
-    if (!ended && !failed) fail({ code: 'stream_incomplete', message: 'The connection closed before the end event.', hint: 'the server or a proxy cut the stream; retry' });
+    if (!turn.ended && !turn.failed) turn.fail({ code: 'stream_incomplete', message: 'The connection closed before the end event.', hint: 'the server or a proxy cut the stream; retry' });
   } catch (error) {
-    if (controller.signal.aborted) turn.footer.textContent = 'stopped';
-    else fail(toShownError(error));
+    if (controller.signal.aborted) turn.stopped = true;
+    else turn.fail(toShownError(error));
+  }
+}
+
+/** One turn over the WebSocket: a text frame out, one frame per event back, until `end`. Stop sends a cancel frame. */
+async function turnOverSocket(turn, body) {
+  const socket = openSocket();
+  state.controller = {
+    stop: () => {
+      turn.stopped = true;
+      if (socket.ws.readyState === WebSocket.OPEN) socket.ws.send(JSON.stringify({ type: 'cancel' }));
+    },
+  };
+  try {
+    await socket.ready;
+  } catch (close) {
+    turn.fail(closeError(close));
+    return;
+  }
+  setStatus('Streaming…');
+  await new Promise((resolve) => {
+    socket.listener = (event) => {
+      const done = applyEvent(turn, event, true);
+      scrollToEnd();
+      if (done) resolve(undefined);
+    };
+    socket.onClose = (close) => {
+      if (!turn.ended && !turn.failed) turn.fail(closeError(close));
+      resolve(undefined);
+    };
+    socket.ws.send(JSON.stringify(body));
+  });
+  socket.listener = null;
+  socket.onClose = null;
+}
+
+async function ask(question) {
+  addUserMessage(question);
+  const view = addAssistantMessage();
+  resetRouterFacts();
+  setBusy(true);
+  setStatus('Sending…');
+  const turn = {
+    ...view,
+    replyText: '',
+    ended: false,
+    failed: false,
+    stopped: false,
+    fail(error) {
+      turn.failed = true;
+      turn.extra.append(errorBox(error));
+    },
+  };
+  try {
+    const body = { question, agent: el.agent.value || undefined, provider: el.model.value || undefined, messages: state.history.slice(-HISTORY_LIMIT) };
+    if (el.useSocket.checked) await turnOverSocket(turn, body);
+    else await turnOverHttp(turn, body);
+  } catch (error) {
+    turn.fail(toShownError(error));
   } finally {
+    if (turn.stopped) turn.footer.textContent = 'stopped';
     turn.item.classList.remove('busy');
-    if (!replyText && !failed) turn.reply.append(make('span', 'muted', '(no reply text)'));
-    if (replyText && !failed && ended) state.history.push({ role: 'user', content: question }, { role: 'assistant', content: replyText });
+    if (!turn.replyText && !turn.failed) turn.reply.append(make('span', 'muted', '(no reply text)'));
+    if (turn.replyText && !turn.failed && !turn.stopped && turn.ended) state.history.push({ role: 'user', content: question }, { role: 'assistant', content: turn.replyText });
     state.controller = null;
     setBusy(false);
-    setStatus(failed ? 'Failed: see the error above.' : controller.signal.aborted ? 'Stopped.' : 'Done.');
+    setStatus(turn.failed ? 'Failed: see the error above.' : turn.stopped ? 'Stopped.' : 'Done.');
     scrollToEnd();
   }
 }
@@ -502,7 +637,12 @@ el.question.addEventListener('keydown', (event) => {
   }
 });
 
-el.stop.addEventListener('click', () => state.controller?.abort());
+el.stop.addEventListener('click', () => state.controller?.stop());
+
+el.useSocket.addEventListener('change', () => {
+  if (!el.useSocket.checked && state.socket) state.socket.ws.close(1000, 'switched to HTTP');
+  showSocketState(el.useSocket.checked ? 'opens with the next question' : 'off');
+});
 
 el.clear.addEventListener('click', () => {
   state.history = [];
@@ -516,6 +656,8 @@ el.forget.addEventListener('click', () => {
   el.apiKey.value = '';
   el.baseUrl.value = '';
   el.appToken.value = '';
+  // The socket's URL holds the credentials: close it too.
+  state.socket?.ws.close(1000, 'credentials cleared');
   setStatus('Credentials cleared from the page.');
 });
 

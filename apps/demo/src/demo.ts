@@ -3,7 +3,7 @@ import express, { type Express } from 'express';
 import Koa from 'koa';
 import koaCompress from 'koa-compress';
 import { pino, type Logger } from 'pino';
-import { createSwitchyard, hasOperatorKey, optionsFromEnv, redactLogEntry, redactSecrets, resolveConfig, type Switchyard, type SwitchyardOptions } from '@switchyard/core';
+import { createSwitchyard, hasOperatorKey, optionsFromEnv, redactLogEntry, redactSecrets, resolveConfig, type Switchyard, type SwitchyardOptions, type UpgradeServer } from '@switchyard/core';
 import { switchyard as expressSwitchyard } from '@switchyard/express';
 import { switchyard as koaSwitchyard } from '@switchyard/koa';
 import { startTestUpstream, type TestUpstream } from '@switchyard/testkit';
@@ -21,6 +21,8 @@ export interface Demo {
   koaApp: Koa;
   /** The embedded sandbox upstream, when no operator key is configured. */
   sandbox: TestUpstream | undefined;
+  /** Serves the WebSocket chat on a server of either app (the middleware's `attach`); returns a detach function. */
+  attach(server: UpgradeServer): () => void;
   logger: Logger;
   close(): Promise<void>;
 }
@@ -83,13 +85,24 @@ export async function createDemo(options: DemoOptions = {}): Promise<Demo> {
   }
   const requestLogger = createDemoLogger(env.LOG_LEVEL ?? 'info', options.logDestination ?? process.stdout, { entriesRedacted: true });
   routerOptions.onRequest = (entry) => requestLogger.info(entry, 'request');
+  // The page's WebSocket switch: a browser cannot set headers on a socket, so its credentials come in the query.
+  routerOptions.queryCredentials = true;
+  // SPEC §9: say in the logs when this instance runs alone (Redis unreachable or slow) and when it rejoins.
+  routerOptions.onStateChange = (event) => {
+    const line = { state: event.mode, previous: event.previous, reason: event.reason, instance: event.instanceId, peers: event.peers };
+    if (event.mode === 'alone') logger.warn(line, 'shared state: running alone');
+    else logger.info(line, 'shared state: joined');
+  };
   const instance = createSwitchyard(routerOptions);
+  // Serve on shared state from the first request when Redis answers; never wait longer than one connection attempt.
+  await instance.ready();
 
   const expressApp = express();
   expressApp.disable('x-powered-by');
   // Switchyard's answers are SSE (never compressed) or small JSON: they are served before compression, which then
   // only wraps the page. Installed in front instead, it works too (tests/integration/streaming.test.ts), at a cost.
-  expressApp.use(expressSwitchyard(instance));
+  const middleware = expressSwitchyard(instance);
+  expressApp.use(middleware);
   expressApp.use(compression());
   const page = loadPage();
   expressApp.use((req, res, next) => {
@@ -124,6 +137,7 @@ export async function createDemo(options: DemoOptions = {}): Promise<Demo> {
     koaApp,
     sandbox,
     logger,
+    attach: middleware.attach,
     async close() {
       await instance.close();
       await sandbox?.close();

@@ -134,7 +134,7 @@ describe('the demo with no operator key: the sandbox answers', () => {
     const withKey = { 'x-llm-provider': 'sandbox', 'x-llm-api-key': key };
     await (await postJson(`${running.urls.express}/api/chat`, { question: 'logged' }, withKey)).text();
     await (await postJson(`${running.urls.koa}/v1/chat/completions`, { model: 'general', messages: [{ role: 'user', content: 'x' }] }, withKey)).text();
-    await (await postJson(`${running.urls.koa}/v1/chat/completions`, { model: 'general' }, { ...withKey, 'x-llm-provider': 'nope' })).text();
+    await (await postJson(`${running.urls.koa}/v1/chat/completions`, { model: 'general', messages: [{ role: 'user', content: 'x' }] }, { ...withKey, 'x-llm-provider': 'nope' })).text();
     const lines = (await running.logs.waitFor(before + 3)).slice(before);
     expect(lines).toHaveLength(3);
     const entries = lines.map((line) => JSON.parse(line) as Record<string, unknown>);

@@ -6,6 +6,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { startTestUpstream, type TestUpstream } from '@switchyard/testkit';
 import { examplePath, missingBuilds, startExample, stopExample } from './example-process.js';
 
@@ -46,7 +47,25 @@ describe.skipIf(missing.length > 0)('examples/express-cjs.cjs', () => {
       .filter(Boolean)
       .map((frame) => JSON.parse(frame.slice('data: '.length)) as { type: string; content?: string });
     expect(events.filter((event) => event.type === 'reply').map((event) => event.content).join('')).toBe('echo: hi');
-    expect(events.at(-1)).toEqual({ type: 'end', finish_reason: 'stop' });
+    expect(events.at(-1)).toEqual({ type: 'end', content: '', finish_reason: 'stop' });
+  });
+
+  it('serves the WebSocket chat from the CommonJS build', async () => {
+    const ws = new WebSocket(`${example.url.replace('http', 'ws')}/api/chat`);
+    const events: Array<{ type: string; content?: unknown }> = [];
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => ws.send(JSON.stringify({ question: 'over cjs' })));
+      ws.on('message', (data) => {
+        const event = JSON.parse(data.toString()) as { type: string; content?: unknown };
+        events.push(event);
+        if (event.type === 'end') resolve();
+      });
+      ws.once('error', reject);
+    });
+    ws.close();
+    expect(events.filter((event) => event.type === 'reply').map((event) => event.content).join('')).toBe('echo: over cjs');
+    expect(events.at(-1)).toEqual({ type: 'end', content: '', finish_reason: 'stop' });
+    expect(upstream.lastRequest()?.headers.authorization).toBe(`Bearer ${operatorKey}`);
   });
 
   it('answers an LLM error with its status through Express 5 error handling', async () => {

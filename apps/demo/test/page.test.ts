@@ -85,15 +85,18 @@ describe.skipIf(!haveChromium)('the demo chat page in headless Chromium', () => 
     demo = await createDemo({ env: { SWITCHYARD_ALLOWED_BASE_URLS: rejecting.url, LOG_LEVEL: 'info' }, logDestination });
     bases.express = await listen(createServer(demo.expressApp));
     bases.koa = await listen(createServer(demo.koaApp.callback()));
+    // The WebSocket chat on both servers, as main.ts does.
+    for (const server of servers) demo.attach(server);
     mkdirSync(SCREENSHOTS, { recursive: true });
   });
 
   afterAll(async () => {
+    // The demo closes its sockets first: upgraded sockets would keep the servers open.
+    await demo?.close();
     for (const server of servers) {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
     }
-    await demo?.close();
     await rejecting?.close();
   });
 
@@ -212,6 +215,110 @@ describe.skipIf(!haveChromium)('the demo chat page in headless Chromium', () => 
       expect(requested.some((url) => url.includes(key))).toBe(false);
       expect(requested.every((url) => url.startsWith(`${base}/`))).toBe(true);
       expect(logs).not.toContain(key);
+      expect(problems).toEqual([]);
+    } finally {
+      await context?.close();
+      rmSync(userDataDir, { recursive: true, force: true });
+    }
+  });
+  it.each(['express', 'koa'] as const)('%s: runs the chat over the WebSocket switch: turns, history, stop, a bad key', async (app) => {
+    const base = bases[app];
+    const userDataDir = mkdtempSync(join(tmpdir(), 'switchyard-chromium-'));
+    let context: BrowserContext | undefined;
+    try {
+      context = await chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, viewport: { width: 1280, height: 900 } });
+      const page = context.pages()[0] ?? (await context.newPage());
+      const problems: string[] = [];
+      page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
+      page.on('console', (message) => {
+        if (message.type() === 'error') problems.push(`console: ${message.text()} (${message.location().url})`);
+      });
+      const sockets: string[] = [];
+      const framesSent: string[] = [];
+      page.on('websocket', (socket) => {
+        sockets.push(socket.url());
+        socket.on('framesent', (frame) => framesSent.push(String(frame.payload)));
+      });
+      const posted: string[] = [];
+      page.on('request', (request) => {
+        if (request.method() === 'POST') posted.push(request.url());
+      });
+
+      await page.goto(`${base}/`);
+      await page.locator('#providers-table tr[data-provider="sandbox"]').waitFor({ timeout: WAIT_MS });
+      await page.getByLabel('Use WebSocket').check();
+
+      // 1. A turn over the socket: the echo, and what the router did, from the route event.
+      const question = `over the socket ${randomUUID().slice(0, 8)}`;
+      await send(page, question);
+      expect(await waitUntilIdle(page)).toBe('Done.');
+      expect(await textOf(page, '.message.assistant .reply')).toBe(`echo: ${question}`);
+      expect(await textOf(page, '#socket-state')).toBe('open');
+      expect(await textOf(page, '#served-by')).toBe('sandbox/sandbox-echo');
+      expect(await textOf(page, '#attempts')).toBe('1');
+      expect(await textOf(page, '#route')).toBe('sandbox/sandbox-echo · cluster global');
+      expect(await textOf(page, '#cost')).toMatch(/^\d+ in \+ \d+ out = \d+ tokens/);
+      expect(await textOf(page, '#request-id')).toMatch(/^[0-9a-f-]{36}$/);
+      expect(posted.filter((url) => url.endsWith('/api/chat'))).toEqual([]);
+
+      // 2. A second turn on the same socket carries the conversation.
+      await send(page, 'and again');
+      expect(await waitUntilIdle(page)).toBe('Done.');
+      expect(await textOf(page, '.message.assistant .reply')).toBe('echo: and again');
+      expect(sockets).toEqual([`${base.replace('http', 'ws')}/api/chat`]);
+      const second = demo.sandbox?.lastRequest()?.json as { messages: Array<{ role: string; content: string }> };
+      expect(second.messages.slice(-3)).toEqual([
+        { role: 'user', content: question },
+        { role: 'assistant', content: `echo: ${question}` },
+        { role: 'user', content: 'and again' },
+      ]);
+
+      // 3. Stop sends a cancel frame: the page stops, the upstream call is aborted, the socket stays for the next turn.
+      demo.sandbox?.enqueue(behaviors.stream(['one ', 'two ', 'three ', 'four ', 'five'], { delayMs: 300 }));
+      await send(page, 'slow one');
+      await textOf(page, '.message.assistant .reply', (text) => text.startsWith('one'));
+      await page.getByRole('button', { name: 'Stop' }).click();
+      expect(await waitUntilIdle(page)).toBe('Stopped.');
+      expect(framesSent).toContain('{"type":"cancel"}');
+      await demo.sandbox?.waitForOpenConnections(0, 2000);
+      expect(demo.sandbox?.lastRequest()?.aborted).toBe(true);
+      expect(await textOf(page, '.message.assistant .footer')).toBe('stopped');
+      await send(page, 'after stop');
+      expect(await waitUntilIdle(page)).toBe('Done.');
+      expect(await textOf(page, '.message.assistant .reply')).toBe('echo: after stop');
+
+      // 4. A bad key, in the socket URL's query: the error event's code and hint, the key sent to its upstream only.
+      const key = `sk-test-${randomUUID()}`;
+      const before = rejecting.requests.length;
+      await page.getByLabel('Provider').selectOption('openai');
+      await page.getByLabel('API key').fill(key);
+      await page.getByLabel('Base URL').fill(rejecting.url);
+      await send(page, 'bad key over the socket');
+      expect(await waitUntilIdle(page)).toMatch(/^Failed/);
+      expect(await textOf(page, '.message.assistant .error-code')).toBe('invalid_api_key');
+      expect(await textOf(page, '.message.assistant .hint-text')).toContain('revoked or rotated');
+      const [received] = rejecting.requests.slice(before);
+      expect(received?.headers.authorization).toBe(`Bearer ${key}`);
+      // New credentials, new socket; the key is in no page URL, storage or log line.
+      expect(sockets).toHaveLength(2);
+      expect(new URL(sockets[1] as string).searchParams.get('llm_api_key')).toBe(key);
+      const stored = await page.evaluate(() => ({ local: localStorage.length, session: sessionStorage.length, cookie: document.cookie, markup: document.documentElement.outerHTML }));
+      expect(stored).toMatchObject({ local: 0, session: 0, cookie: '' });
+      expect(stored.markup).not.toContain(key);
+      expect(page.url()).toBe(`${base}/`);
+      expect(logs).not.toContain(key);
+      await page.screenshot({ path: join(SCREENSHOTS, `page-${app}-websocket.png`), fullPage: true });
+
+      // 5. The switch off: the socket closes and the chat goes back to POST.
+      await page.getByLabel('API key').fill('');
+      await page.getByLabel('Base URL').fill('');
+      await page.getByLabel('Provider').selectOption('');
+      await page.getByLabel('Use WebSocket').uncheck();
+      expect(await textOf(page, '#socket-state')).toBe('off');
+      await send(page, 'over http');
+      expect(await waitUntilIdle(page)).toBe('Done.');
+      expect(await textOf(page, '.message.assistant .reply')).toBe('echo: over http');
+      expect(posted.filter((url) => url.endsWith('/api/chat'))).toHaveLength(1);
       expect(problems).toEqual([]);
     } finally {
       await context?.close();

@@ -1,9 +1,10 @@
 /**
- * The READMEs' examples work as written: every ```js block of README.md and of each published package's README runs
- * under plain `node` (on the built packages, resolved from the repository's node_modules). A block that starts a
- * server is made to listen on a free loopback port (a preloaded hook rewrites `listen`), then must serve
- * `/api/providers` and answer a keyless chat request with Switchyard's `missing_api_key`, calling no provider. A block
- * without a server must run to completion. `npm test` builds first; this test skips when the build is missing.
+ * The READMEs' examples work as written: every ```js block of README.md and of each published package's README that
+ * is a whole program runs under plain `node` (on the built packages, resolved from the repository's node_modules). A
+ * block that starts a server is made to listen on a free loopback port (a preloaded hook rewrites `listen`), then must
+ * serve `/api/providers` and answer a keyless chat request with Switchyard's `missing_api_key`, calling no provider.
+ * A script (one that says what it prints, `console.log(…); // output`) must print exactly that. Other blocks are
+ * fragments of a program shown elsewhere; each package README has at least one whole example. `npm test` builds first; this test skips when the build is missing.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -32,14 +33,23 @@ Server.prototype.listen = function (...args) {
 interface Block {
   name: string;
   code: string;
+  /** Starts a server (`listen(`, `serve(`), or prints what it says it prints; otherwise a fragment. */
+  kind: 'server' | 'script' | 'fragment';
+}
+
+function kindOf(code: string): Block['kind'] {
+  if (/\.listen\(|\bserve\(/.test(code)) return 'server';
+  if (/console\.log\(.*\); \/\/ /.test(code)) return 'script';
+  return 'fragment';
 }
 
 function jsBlocks(readme: string): Block[] {
   const text = readFileSync(join(REPO_ROOT, readme), 'utf8');
-  return [...text.matchAll(/```js\n([\s\S]*?)```/g)].map((match, index) => ({ name: `${readme} #${index + 1}`, code: match[1] ?? '' }));
+  return [...text.matchAll(/```js\n([\s\S]*?)```/g)].map((match, index) => ({ name: `${readme} #${index + 1}`, code: match[1] ?? '', kind: kindOf(match[1] ?? '') }));
 }
 
-const BLOCKS = READMES.flatMap(jsBlocks);
+const ALL_BLOCKS = READMES.flatMap(jsBlocks);
+const BLOCKS = ALL_BLOCKS.filter((block) => block.kind !== 'fragment');
 
 /** Runs a block; resolves with its URL once it listens (a server), or with its output once it exits 0 (a script). */
 function runBlock(file: string, hook: string, serves: boolean): Promise<{ child: ChildProcess; url?: string; output: string }> {
@@ -87,14 +97,15 @@ describe.skipIf(missing.length > 0)('README examples', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('finds the examples', () => {
-    expect(BLOCKS.length).toBeGreaterThanOrEqual(READMES.length + 3);
+  it('finds a whole example in every package README, and the recipes in README.md', () => {
+    for (const readme of READMES.slice(1)) expect(BLOCKS.filter((block) => block.name.startsWith(`${readme} `)).length, readme).toBeGreaterThan(0);
+    expect(BLOCKS.filter((block) => block.name.startsWith('README.md ')).length).toBeGreaterThanOrEqual(5);
   });
 
-  it.each(BLOCKS)('$name runs as written', async ({ name, code }) => {
+  it.each(BLOCKS)('$name runs as written', async ({ name, code, kind }) => {
     const file = join(dir, `${name.replace(/[^a-z0-9]+/gi, '-')}.mjs`);
     writeFileSync(file, code);
-    const { child, url, output } = await runBlock(file, hook, /\.listen\(|\bserve\(/.test(code));
+    const { child, url, output } = await runBlock(file, hook, kind === 'server');
     try {
       if (url === undefined) {
         // A block that prints says what it prints, in a comment after each console.log.

@@ -15,10 +15,10 @@ function issuesOf(options: unknown): string[] {
 }
 
 describe('resolveConfig: defaults (SPEC §3)', () => {
-  it('starts from the four built-in providers on the global cluster', () => {
+  it('starts from the six built-in providers on the global cluster', () => {
     const config = resolveConfig();
     expect(config.cluster).toBe('global');
-    expect([...config.providers.keys()]).toEqual(['openai', 'gemini', 'dashscope', 'volcengine']);
+    expect([...config.providers.keys()]).toEqual(['openai', 'anthropic', 'gemini', 'deepseek', 'dashscope', 'volcengine']);
     expect(config.defaultProviders).toEqual(['openai']);
     expect(config.allowCallerBaseUrl).toBe(true);
     expect(config.queryCredentials).toBe(false);
@@ -28,8 +28,8 @@ describe('resolveConfig: defaults (SPEC §3)', () => {
   });
 
   it.for([
-    { cluster: 'global', defaults: ['openai'], reachable: ['openai', 'gemini', 'dashscope'] },
-    { cluster: 'cn', defaults: ['dashscope', 'volcengine'], reachable: ['dashscope', 'volcengine'] },
+    { cluster: 'global', defaults: ['openai'], reachable: ['openai', 'anthropic', 'gemini', 'deepseek', 'dashscope'] },
+    { cluster: 'cn', defaults: ['dashscope', 'volcengine'], reachable: ['deepseek', 'dashscope', 'volcengine'] },
   ] as const)('cluster $cluster: default providers and reachability by policy', ({ cluster, defaults, reachable }) => {
     const config = resolveConfig({ cluster });
     expect(config.defaultProviders).toEqual(defaults);
@@ -115,8 +115,8 @@ describe('resolveConfig: wrong options', () => {
   it.for([
     { name: 'unknown cluster', options: { cluster: 'eu' }, issue: /^cluster: / },
     { name: 'non-object options', options: 'global', issue: /^\(root\): / },
-    { name: 'provider without baseUrl', options: { providers: { deepseek: { clusters: ['global'] } } }, issue: /^providers\.deepseek\.baseUrl: / },
-    { name: 'provider without clusters', options: { providers: { deepseek: { baseUrl: RELAY } } }, issue: /^providers\.deepseek\.clusters: / },
+    { name: 'provider without baseUrl', options: { providers: { moonshot: { clusters: ['global'] } } }, issue: /^providers\.moonshot\.baseUrl: / },
+    { name: 'provider without clusters', options: { providers: { moonshot: { baseUrl: RELAY } } }, issue: /^providers\.moonshot\.clusters: / },
     { name: 'non-URL baseUrl', options: { providers: { openai: { baseUrl: 'api.openai.com' } } }, issue: /^providers\.openai\.baseUrl: / },
     { name: 'non-http baseUrl', options: { providers: { openai: { baseUrl: 'ftp://api.openai.com/v1' } } }, issue: /^providers\.openai\.baseUrl: / },
     { name: 'non-URL cluster base URL', options: { providers: { openai: { clusterBaseUrls: { cn: 'relay' } } } }, issue: /^providers\.openai\.clusterBaseUrls\.cn: / },
@@ -229,11 +229,16 @@ describe('optionsFromEnv (SPEC §8)', () => {
   });
 
   it('rejects an unknown SWITCHYARD_FAILOVER id at start-up', () => {
-    expect(issuesOf(optionsFromEnv({ SWITCHYARD_FAILOVER: 'dashscope,anthropic' }))).toEqual(['failover: unknown provider "anthropic"']);
+    expect(issuesOf(optionsFromEnv({ SWITCHYARD_FAILOVER: 'dashscope,mistral' }))).toEqual(['failover: unknown provider "mistral"']);
   });
 
   it('ignores variables that are not its own', () => {
-    expect(optionsFromEnv({ PORT: '3000', KOA_PORT: '3001', LOG_LEVEL: 'debug', ANTHROPIC_API_KEY: 'sk-x' })).toEqual({ cluster: 'global', providers: {} });
+    expect(optionsFromEnv({ PORT: '3000', KOA_PORT: '3001', LOG_LEVEL: 'debug', MISTRAL_API_KEY: 'sk-x' })).toEqual({ cluster: 'global', providers: {} });
+  });
+
+  it('reads the Anthropic and DeepSeek keys and relays (SPEC §8)', () => {
+    const options = optionsFromEnv({ LLM_CLUSTER: 'cn', ANTHROPIC_API_KEY: 'a-key', DEEPSEEK_API_KEY: 'd-key', DEEPSEEK_BASE_URL: RELAY });
+    expect(options.providers).toEqual({ anthropic: { apiKey: 'a-key' }, deepseek: { apiKey: 'd-key', clusterBaseUrls: { cn: RELAY } } });
   });
 
   it('reads process.env by default', () => {

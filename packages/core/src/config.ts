@@ -1,7 +1,12 @@
 import type { LookupFunction } from 'node:net';
+import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import type { QuotaSettings, StateStatusEvent } from './state/types.js';
 import type { RequestLogEntry } from './request-log.js';
+import { WIRES } from './protocols/conversation.js';
+import type { ReasoningParameter } from './protocols/codec.js';
 import type { Provider } from './providers/provider.js';
+import type { Wire } from './protocols/conversation.js';
 import { DEFAULT_PRICES, DEFAULT_PROVIDER_ORDER, DEFAULT_PROVIDERS } from './providers/provider-table.js';
 
 /** The clusters a server can run in: `global`, or `cn` (mainland China). */
@@ -11,15 +16,29 @@ export type Cluster = (typeof CLUSTERS)[number];
 
 const clusterSchema = z.enum(CLUSTERS);
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+const wireSchema = z.enum(WIRES as [Wire, ...Wire[]]);
 const providerId = z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, 'provider ids are lower-case letters, digits, "-", "_" or "."');
 
 const providerSettingsSchema = z.object({
   /** Human-readable name, for `/api/providers`. */
   label: z.string().optional(),
-  /** Wire protocol. Only the OpenAI protocol is built in; other protocols plug in through `Provider`. */
-  protocol: z.literal('openai').default('openai'),
+  /** @deprecated Version 1's name for the `chat` wire; use `wires`. */
+  protocol: z.literal('openai').optional(),
+  /**
+   * The wires this provider speaks natively (SPEC §3), preferred first: `chat` (`/chat/completions`), `responses`
+   * (`/responses`), `messages` (Anthropic `/messages`). A request on one of them passes through; others are translated.
+   */
+  wires: z.array(wireSchema).min(1).default(['chat']),
   /** The base URL requests go to (without `/chat/completions`). */
   baseUrl: httpUrl,
+  /** A base URL per wire, where a wire is served elsewhere (DeepSeek's Anthropic Messages at `/anthropic`). */
+  wireBaseUrls: z.partialRecord(wireSchema, httpUrl).default({}),
+  /** Whether the `messages` wire has Anthropic's exact `/messages/count_tokens`; otherwise Switchyard estimates. */
+  countTokens: z.boolean().default(false),
+  /** How a chat upstream is asked to think, when a translated request asks for thinking. */
+  reasoningParameter: z.enum(['reasoning_effort', 'enable_thinking', 'thinking', 'none']).default('reasoning_effort'),
+  /** Whether a chat upstream honours Anthropic-style `cache_control` on content parts (kept there, dropped elsewhere). */
+  cacheControl: z.boolean().default(false),
   /** A base URL per cluster; one set for the running cluster also makes the provider reachable there by policy (egress). */
   clusterBaseUrls: z.partialRecord(clusterSchema, httpUrl).default({}),
   /** How the key is sent: `Authorization: Bearer`, Azure's `api-key`, or not at all. */
@@ -127,6 +146,10 @@ const pathsSchema = z.object({
   chat: z.string().startsWith('/').default('/api/chat'),
   /** `POST /v1/chat/completions`, OpenAI-compatible. */
   chatCompletions: z.string().startsWith('/').default('/v1/chat/completions'),
+  /** `POST /v1/messages`, Anthropic-compatible. */
+  messages: z.string().startsWith('/').default('/v1/messages'),
+  /** `POST /v1/messages/count_tokens`, Anthropic-compatible. */
+  countTokens: z.string().startsWith('/').default('/v1/messages/count_tokens'),
   /** `POST /v1/embeddings`, OpenAI-compatible. */
   embeddings: z.string().startsWith('/').default('/v1/embeddings'),
   /** `GET /v1/models`: tiers, aliases and the provider's models. */
@@ -147,6 +170,56 @@ const limitsSchema = z.object({
   upstreamBodyBytes: z.number().int().positive().default(16 * 1024 * 1024),
   /** Deepest JSON nesting accepted in a request body. */
   jsonDepth: z.number().int().positive().default(64),
+});
+
+const redisUrl = z.string().regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL');
+const redisClient = z.custom<Redis>(
+  (value) => typeof value === 'object' && value !== null && typeof (value as { duplicate?: unknown }).duplicate === 'function',
+  'must be an ioredis client',
+);
+const redisSettingsSchema = z
+  .object({
+    /** `redis://[[user]:password@]host[:port][/db]`, or `rediss://` for TLS. */
+    url: redisUrl.optional(),
+    /** An ioredis client whose settings (TLS, Sentinel, auth) Switchyard reuses for its own connections. */
+    client: redisClient.optional(),
+    /** Prefix of every key and of the pub/sub channel; instances that share state share it. */
+    keyPrefix: z.string().min(1).default('switchyard:'),
+    /** Deadline of every Redis command: a request never waits longer on Redis. */
+    commandTimeoutMs: msSchema.default(10),
+    /** How often an instance compares its breakers and probes with Redis, in case a published change was lost. */
+    reconcileMs: msSchema.default(5_000),
+    /** Deadline of a (re)connection attempt; start-up waits at most this long for Redis. */
+    connectTimeoutMs: msSchema.default(2_000),
+  })
+  .refine((settings) => settings.url !== undefined || settings.client !== undefined, 'needs a url or a client');
+/**
+ * Shared state through Redis, as settings (SPEC §9).
+ * @interface
+ */
+export type RedisSettings = z.output<typeof redisSettingsSchema>;
+const redisSchema = z.union([redisUrl, redisClient, redisSettingsSchema]);
+
+const quotaLimitsSchema = z.object({
+  /** Requests in any sliding minute. */
+  requestsPerMinute: z.number().int().positive().optional(),
+  /** Input plus output tokens per UTC day. */
+  tokensPerDay: z.number().int().positive().optional(),
+  /** USD per UTC day, from the price table (`prices`); a model without a price costs nothing here. */
+  spendPerDay: z.number().positive().optional(),
+});
+
+const quotasSchema = z.object({
+  /** Limits of each app token (needs `appTokens`). */
+  appToken: quotaLimitsSchema.optional(),
+  /** Limits of each caller key (`X-LLM-Api-Key`); requests on an operator key have none. */
+  caller: quotaLimitsSchema.optional(),
+  /** HMAC secret for the hashes that name app tokens and caller keys in the state; required with `redis`. */
+  secret: z.string().min(16, 'use at least 16 characters').optional(),
+  /** Output tokens reserved for a request that sets no `max_tokens`. */
+  defaultOutputTokens: z.number().int().positive().default(1024),
+  /** A reservation never settled (its process died mid-call) is reclaimed after this long; default: `timeouts.totalMs` plus a minute. */
+  reservationTtlMs: msSchema.optional(),
 });
 
 /** The zod schema of `SwitchyardOptions`, which `createSwitchyard` validates at start-up. */
@@ -195,12 +268,25 @@ export const switchyardOptionsSchema = z.object({
   appTokens: z.array(z.string().min(1)).optional(),
   /** Accept `llm_provider`, `llm_api_key` and `llm_base_url` in the query of upgrade requests. */
   queryCredentials: z.boolean().default(false),
+  /** Origins (`https://app.example.com`) besides the server's own whose pages may open the WebSocket chat; `*` allows any. */
+  allowedOrigins: z.array(z.string().min(1)).default([]),
   /** Where each endpoint is served. */
   paths: pathsSchema.default(pathsSchema.parse({})),
   /** Size limits of request and upstream bodies. */
   limits: limitsSchema.default(limitsSchema.parse({})),
   /** Provider adapters by provider id, for providers that do not speak the OpenAI protocol. */
-  adapters: z.record(z.string(), z.custom<Provider>((value) => typeof value === 'object' && value !== null && 'doChat' in value, 'must implement Provider')).optional(),
+  adapters: z
+    .record(z.string(), z.custom<Provider>((value) => typeof value === 'object' && value !== null && ('doGenerate' in value || 'doChat' in value), 'must implement Provider (v2 doGenerate, or v1 doChat)'))
+    .optional(),
+  /**
+   * Shared state for many instances (SPEC §9): a `redis://` URL, an ioredis client, or settings. Unset: in-process
+   * state, one instance.
+   */
+  redis: redisSchema.optional(),
+  /** Limits per app token and per caller key: requests per minute, tokens and spend per UTC day (SPEC §9). */
+  quotas: quotasSchema.optional(),
+  /** Called when the shared state's standing changes (joined Redis, running alone, rejoined), for the operator's logs. */
+  onStateChange: z.custom<(event: StateStatusEvent) => void>((value) => typeof value === 'function', 'must be a function').optional(),
   /** Called once per request served, with a log entry that never carries a key. */
   onRequest: z.custom<(entry: RequestLogEntry) => void>((value) => typeof value === 'function', 'must be a function').optional(),
   /** Replaces DNS resolution for upstream calls (tests point provider host names at loopback). */
@@ -231,10 +317,18 @@ export interface ResolvedProvider {
   id: string;
   /** Human-readable name. */
   label: string;
-  /** The wire protocol it speaks. */
-  protocol: 'openai';
+  /** The wires it speaks natively, preferred first. */
+  wires: readonly Wire[];
   /** The base URL for this cluster. */
   baseUrl: string;
+  /** Base URLs of wires served elsewhere than `baseUrl`. */
+  wireBaseUrls: Readonly<Partial<Record<Wire, string>>>;
+  /** Whether its `messages` wire has Anthropic's exact `/messages/count_tokens`. */
+  countTokens: boolean;
+  /** How a chat upstream is asked to think. */
+  reasoningParameter: ReasoningParameter;
+  /** Whether a chat upstream honours Anthropic-style `cache_control` on content parts. */
+  cacheControl: boolean;
   /** How the key is sent. */
   auth: 'bearer' | 'api-key' | 'none';
   /** The operator's key, if configured. */
@@ -305,17 +399,26 @@ export interface ResolvedConfig {
   appTokens: readonly string[] | undefined;
   /** Whether upgrade requests may carry `llm_*` credentials in the query. */
   queryCredentials: boolean;
+  /** Origins besides the server's own whose pages may open the WebSocket chat; lower-cased, without a trailing slash. */
+  allowedOrigins: readonly string[];
   /** Where each endpoint is served. */
   paths: Paths;
   /** Size limits of request and upstream bodies. */
   limits: z.output<typeof limitsSchema>;
+  /** Where shared state lives; undefined: in this process. */
+  redis: RedisSettings | undefined;
+  /** Limits per app token and per caller; undefined when none is set. */
+  quotas: QuotaSettings | undefined;
 }
 
 /** Thrown at start-up when the options are wrong; `issues` lists every problem. */
 export class SwitchyardConfigError extends Error {
   /** Always `SwitchyardConfigError`. */
   override readonly name = 'SwitchyardConfigError';
-  /** @param issues Every problem found, one line each (`path: message`). */
+  /**
+   * An error listing every problem of the options.
+   * @param issues Every problem found, one line each (`path: message`).
+   */
   constructor(readonly issues: string[]) {
     super(`Invalid Switchyard configuration:\n${issues.map((issue) => `  - ${issue}`).join('\n')}`);
   }
@@ -385,8 +488,12 @@ export function resolveConfig(options: SwitchyardOptions = {}): ResolvedConfig {
     providers.set(id, {
       id,
       label: p.label ?? id,
-      protocol: p.protocol,
+      wires: p.wires,
       baseUrl: clusterUrl ?? p.baseUrl,
+      wireBaseUrls: p.wireBaseUrls,
+      countTokens: p.countTokens,
+      reasoningParameter: p.reasoningParameter,
+      cacheControl: p.cacheControl,
       auth: p.auth,
       apiKey: p.apiKey,
       clusters: p.clusters,
@@ -404,6 +511,8 @@ export function resolveConfig(options: SwitchyardOptions = {}): ResolvedConfig {
   for (const [name, agent] of Object.entries(o.agents)) {
     if (!agent.tier) issues.push(`agents.${name}.tier: required`);
   }
+  const redis = o.redis === undefined ? undefined : typeof o.redis === 'string' ? redisSettingsSchema.parse({ url: o.redis }) : 'duplicate' in o.redis ? redisSettingsSchema.parse({ client: o.redis }) : o.redis;
+  const quotas = resolveQuotas(o, redis !== undefined, issues);
   if (issues.length > 0) throw new SwitchyardConfigError(issues);
   const existingDefaults = defaultProviders.filter((id) => providers.has(id));
   if (existingDefaults.length === 0) {
@@ -428,13 +537,35 @@ export function resolveConfig(options: SwitchyardOptions = {}): ResolvedConfig {
     failover: o.failover,
     appTokens: o.appTokens,
     queryCredentials: o.queryCredentials,
+    allowedOrigins: o.allowedOrigins.map((origin) => origin.trim().toLowerCase().replace(/\/+$/, '')),
     paths: o.paths,
     limits: o.limits,
+    redis,
+    quotas,
+  };
+}
+
+function resolveQuotas(o: ParsedOptions, shared: boolean, issues: string[]): QuotaSettings | undefined {
+  const quotas = o.quotas;
+  const limited = (limits: z.output<typeof quotaLimitsSchema> | undefined) =>
+    limits !== undefined && (limits.requestsPerMinute !== undefined || limits.tokensPerDay !== undefined || limits.spendPerDay !== undefined);
+  if (!quotas || (!limited(quotas.appToken) && !limited(quotas.caller))) return undefined;
+  if (limited(quotas.appToken) && !o.appTokens) issues.push('quotas.appToken: limits per app token need appTokens');
+  // Instances must hash tokens and keys alike to count them together; a per-process random secret would not.
+  if (shared && !quotas.secret) issues.push('quotas.secret: required with redis, so every instance names app tokens and caller keys by the same hash');
+  return {
+    appToken: limited(quotas.appToken) ? quotas.appToken : undefined,
+    caller: limited(quotas.caller) ? quotas.caller : undefined,
+    secret: quotas.secret,
+    defaultOutputTokens: quotas.defaultOutputTokens,
+    reservationTtlMs: quotas.reservationTtlMs ?? o.timeouts.totalMs + 60_000,
   };
 }
 
 const ENV_PROVIDERS: Array<{ id: string; key: string; baseUrl: string }> = [
   { id: 'openai', key: 'OPENAI_API_KEY', baseUrl: 'OPENAI_BASE_URL' },
+  { id: 'anthropic', key: 'ANTHROPIC_API_KEY', baseUrl: 'ANTHROPIC_BASE_URL' },
+  { id: 'deepseek', key: 'DEEPSEEK_API_KEY', baseUrl: 'DEEPSEEK_BASE_URL' },
   { id: 'gemini', key: 'GEMINI_API_KEY', baseUrl: 'GEMINI_BASE_URL' },
   { id: 'dashscope', key: 'DASHSCOPE_API_KEY', baseUrl: 'DASHSCOPE_BASE_URL' },
   { id: 'volcengine', key: 'ARK_API_KEY', baseUrl: 'ARK_BASE_URL' },
@@ -448,7 +579,12 @@ function list(value: string | undefined): string[] | undefined {
     .filter(Boolean);
 }
 
-/** Options from the environment of SPEC §8 (`LLM_CLUSTER`, operator keys and relays, allowlist, app tokens, failover). */
+/**
+ * Options from the environment of SPEC §8: `LLM_CLUSTER`, operator keys and relays, allowlist, app tokens, failover,
+ * `REDIS_URL` (with `SWITCHYARD_REDIS_TIMEOUT_MS`, `SWITCHYARD_REDIS_PREFIX`), quotas (`SWITCHYARD_APP_TOKEN_*`, `SWITCHYARD_CALLER_*`: `RPM`, `TOKENS_PER_DAY`, `SPEND_PER_DAY`;
+ * `SWITCHYARD_QUOTA_SECRET`) and the breaker (`SWITCHYARD_BREAKER_FAILURES`, `SWITCHYARD_BREAKER_COOLDOWN_MS`).
+ * Throws `SwitchyardConfigError` naming every variable that is not a number where one is needed.
+ */
 export function optionsFromEnv(env: Record<string, string | undefined> = process.env): SwitchyardOptions {
   // Unset and empty both mean the default, as for the other variables.
   const cluster = (env.LLM_CLUSTER?.trim() || 'global') as Cluster;
@@ -470,6 +606,36 @@ export function optionsFromEnv(env: Record<string, string | undefined> = process
   // Provider ids are lower-case; `SWITCHYARD_FAILOVER=DashScope` means dashscope.
   const failover = list(env.SWITCHYARD_FAILOVER)?.map((id) => id.toLowerCase());
   if (failover) options.failover = failover;
+  const issues: string[] = [];
+  const number = (name: string, integer = true): number | undefined => {
+    const raw = env[name]?.trim();
+    if (!raw) return undefined;
+    const value = Number(raw);
+    if (!(value > 0) || (integer && !Number.isInteger(value))) {
+      issues.push(`${name}: must be a positive ${integer ? 'whole ' : ''}number`);
+      return undefined;
+    }
+    return value;
+  };
+  const redis = env.REDIS_URL?.trim();
+  const commandTimeoutMs = number('SWITCHYARD_REDIS_TIMEOUT_MS');
+  const keyPrefix = env.SWITCHYARD_REDIS_PREFIX?.trim();
+  if (redis) options.redis = commandTimeoutMs || keyPrefix ? { url: redis, commandTimeoutMs, keyPrefix: keyPrefix || undefined } : redis;
+  const breaker = { failureThreshold: number('SWITCHYARD_BREAKER_FAILURES'), cooldownMs: number('SWITCHYARD_BREAKER_COOLDOWN_MS') };
+  if (breaker.failureThreshold !== undefined || breaker.cooldownMs !== undefined) options.breaker = breaker;
+  const limitsFrom = (scope: string) => {
+    const limits = {
+      requestsPerMinute: number(`SWITCHYARD_${scope}_RPM`),
+      tokensPerDay: number(`SWITCHYARD_${scope}_TOKENS_PER_DAY`),
+      spendPerDay: number(`SWITCHYARD_${scope}_SPEND_PER_DAY`, false),
+    };
+    return Object.values(limits).some((value) => value !== undefined) ? limits : undefined;
+  };
+  const appToken = limitsFrom('APP_TOKEN');
+  const caller = limitsFrom('CALLER');
+  const secret = env.SWITCHYARD_QUOTA_SECRET?.trim();
+  if (appToken || caller) options.quotas = { appToken, caller, ...(secret ? { secret } : {}) };
+  if (issues.length > 0) throw new SwitchyardConfigError(issues);
   return options;
 }
 

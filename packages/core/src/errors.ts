@@ -26,6 +26,8 @@ export const ERROR_STATUS = {
   insufficient_quota: 429,
   /** Too many requests for the key (or over a configured limit). */
   rate_limited: 429,
+  /** A configured token or spend budget is used up. */
+  budget_exceeded: 429,
   /** The provider answered with an error of its own. */
   upstream_error: 502,
   /** The provider cannot be reached from this cluster (by policy, probe or breaker). */
@@ -50,6 +52,7 @@ export const DEFAULT_HINTS: Record<ErrorCode, string> = {
   payload_too_large: 'the request body is larger than this server accepts; send less',
   insufficient_quota: 'the balance is used up or the monthly cap was hit',
   rate_limited: 'too many requests for this key; slow down and retry after a short wait',
+  budget_exceeded: 'the daily token or spend budget of this app token or caller key is used up; retry after it resets, or ask the operator to raise it',
   upstream_error: 'the provider answered with an error; retry later',
   provider_unreachable: 'this provider cannot be reached from here; pick a reachable provider',
   upstream_timeout: 'the provider did not answer in time; retry, or pick a faster model or provider',
@@ -111,6 +114,7 @@ export class SwitchyardError extends Error {
   /** Extra fields for the error body. */
   readonly details: Record<string, unknown> | undefined;
 
+  /** An error with this code (its status and default hint follow from it) and message. */
   constructor(code: ErrorCode, message: string, options: SwitchyardErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;

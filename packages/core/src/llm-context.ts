@@ -8,9 +8,8 @@ import { isAzureDeploymentPath, isAzureHost, DEFAULT_AZURE_API_VERSION } from '.
 import { type AttemptRecord, runAttempts } from './router/attempts.js';
 import { type HeaderBag, resolveRoute } from './router/resolve.js';
 import type { Route } from './router/route.js';
-import { completionToParts } from './stream/chunk-parts.js';
 import type { FinishReason, StreamPart, Usage } from './stream/parts.js';
-import { readParts } from './stream/read-stream.js';
+import { generate, generationParts } from './router/generate.js';
 
 /** What `req.llm` is built from. */
 export interface LlmContextView {
@@ -125,8 +124,8 @@ export function createLlmContext(runtime: SwitchyardRuntime, view: LlmContextVie
       const attempts: AttemptRecord[] = [];
       const build = (model: string): JsonBody =>
         applyGenerationSettings({ model, messages: request.messages, stream: true, stream_options: { include_usage: true } }, model, request);
-      const outcome = await runAttempts(target, attempts, (t, call) => runtime.providerFor(t.route).doChat(t, build(t.model), call), signal, runtime);
-      yield* readParts(outcome.value.body, { provider: outcome.target.route.provider.id, signal });
+      const outcome = await runAttempts(target, attempts, (t, call) => generate(runtime.providerFor(t.route), t, 'chat', build(t.model), call), signal, runtime);
+      yield* generationParts(outcome.value, { provider: outcome.target.route.provider.id, signal, limit: config.limits.upstreamBodyBytes });
     },
 
     async complete(request) {
@@ -134,8 +133,7 @@ export function createLlmContext(runtime: SwitchyardRuntime, view: LlmContextVie
       const signal = signalOf(request.signal);
       const attempts: AttemptRecord[] = [];
       const build = (model: string): JsonBody => applyGenerationSettings({ model, messages: request.messages }, model, request);
-      const outcome = await runAttempts(target, attempts, (t, call) => runtime.providerFor(t.route).doChat(t, build(t.model), call), signal, runtime);
-      const json: unknown = JSON.parse(await readBody(outcome.value.body, config.limits.upstreamBodyBytes));
+      const outcome = await runAttempts(target, attempts, (t, call) => generate(runtime.providerFor(t.route), t, 'chat', build(t.model), call), signal, runtime);
       const result: Completion = {
         text: '',
         reasoning: '',
@@ -146,7 +144,7 @@ export function createLlmContext(runtime: SwitchyardRuntime, view: LlmContextVie
         attempts,
         fallbackReason: outcome.fallbackReason,
       };
-      for (const part of completionToParts(json)) {
+      for await (const part of generationParts(outcome.value, { provider: outcome.target.route.provider.id, signal, limit: config.limits.upstreamBodyBytes })) {
         if (part.type === 'text') result.text += part.text;
         else if (part.type === 'reasoning') result.reasoning += part.text;
         else if (part.type === 'usage') result.usage = part.usage;

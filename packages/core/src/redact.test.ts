@@ -140,6 +140,9 @@ describe('redactUrl', () => {
     { input: 'https://api.openai.com/v1/chat/completions', expected: 'https://api.openai.com/v1/chat/completions' },
     { input: '/api/chat?llm_provider=openai&monkey=1', expected: '/api/chat?llm_provider=openai&monkey=1' },
     { input: '/api/chat?llm_api_key=', expected: `/api/chat?llm_api_key=${REDACTED}` },
+    // The WebSocket chat takes the app token in the query too.
+    { input: '/api/chat?token=app-secret-1&llm_provider=openai', expected: `/api/chat?token=${REDACTED}&llm_provider=openai` },
+    { input: '/api/chat?mytoken=1&tokens=2', expected: '/api/chat?mytoken=1&tokens=2' },
   ];
 
   it.each(cases)('$input', ({ input, expected }) => {

@@ -15,7 +15,7 @@ const PATTERNS: readonly (readonly [RegExp, string])[] = [
   // URL userinfo passwords: https://user:pass@host
   [/(\/\/[^\s/?#@:]+:)[^\s/?#@]+@/g, `$1${REDACTED}@`],
   // Credentials in query strings (the upgrade-request `llm_api_key`, Google's `key`).
-  [/([?&](?:llm_api_key|llm_apikey|api_key|apikey|api-key|key|access_token)=)[^&#\s"'<>]+/gi, `$1${REDACTED}`],
+  [/([?&](?:llm_api_key|llm_apikey|api_key|apikey|api-key|key|access_token|token)=)[^&#\s"'<>]+/gi, `$1${REDACTED}`],
   // Header- or JSON-shaped credentials: `api-key: v`, `x-llm-api-key: v`, `"api_key": "v"`, `llm_api_key=v`.
   [/(api[-_]?key["']?\s*[:=]\s*["']?)[^\s"',;&]+/gi, `$1${REDACTED}`],
   // Authorization: Bearer <token>
@@ -48,7 +48,7 @@ export function redactSecrets(text: string, secrets: readonly (string | undefine
   return out;
 }
 
-const URL_QUERY_KEY = /([?&](?:llm_api_key|llm_apikey|api_key|apikey|api-key|key|access_token)=)[^&#]*/gi;
+const URL_QUERY_KEY = /([?&](?:llm_api_key|llm_apikey|api_key|apikey|api-key|key|access_token|token)=)[^&#]*/gi;
 const URL_USERINFO_PASSWORD = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#@:]*:)[^/?#@]*@/;
 
 /** Masks credential query values (`llm_api_key`, `key`, …) and the userinfo password of a URL, for logging. */

@@ -13,6 +13,8 @@ export interface RequestLogEntry {
   path: string;
   /** The endpoint that served the request (`chat`, `chatCompletions`, …). */
   endpoint?: string | undefined;
+  /** Set to `websocket` for a chat turn that came over the WebSocket (one entry per turn); absent for plain HTTP. */
+  transport?: 'websocket' | undefined;
   /** The HTTP status answered. */
   status: number;
   /** From arrival to the end of the answer, in ms. */
@@ -41,6 +43,10 @@ export interface RequestLogEntry {
   reasoningTokens?: number | undefined;
   /** USD, from the price table; null for a model without a known price. */
   cost?: number | null | undefined;
+  /** How long the request waited for its quota reservation (a Redis round trip when shared); absent without quotas. */
+  quotaMs?: number | undefined;
+  /** `alone` when this instance has Redis configured but served the request on its own state (SPEC §9). */
+  sharedState?: 'alone' | undefined;
   /** Set when the stream failed after the commit point. */
   streamError?: ErrorCode | undefined;
   /** Set when the client left before the answer was finished. */

@@ -1,21 +1,34 @@
 import { randomUUID, timingSafeEqual, createHash } from 'node:crypto';
+import type { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { type Paths, type ResolvedConfig, resolveConfig, type SwitchyardOptions } from './config.js';
 import { createDispatcher, type UpstreamDispatcher } from './dispatch/dispatcher.js';
 import { SwitchyardError } from './errors.js';
 import { redactLogEntry } from './redact.js';
-import { chatEndpoint, writeChatError } from './http/chat-endpoint.js';
+import { chatEndpoint, type ChatTurnContext, writeChatError } from './http/chat-endpoint.js';
+import { createChatSockets } from './http/chat-socket.js';
 import type { Endpoint, EndpointContext, SwitchyardRuntime } from './http/endpoint-context.js';
-import { chatCompletionsEndpoint, embeddingsEndpoint, modelsEndpoint, writeOpenAIError } from './http/openai-endpoints.js';
+import { embeddingsEndpoint, modelsEndpoint, writeOpenAIError } from './http/openai-endpoints.js';
+import { chatCompletionsEndpoint, countTokensEndpoint, messagesEndpoint } from './http/generation-endpoint.js';
+import { writeWireError } from './http/endpoint-context.js';
+import { messagesCodec } from './protocols/messages/index.js';
 import { providersEndpoint } from './http/providers-endpoint.js';
 import { acceptParsedBody, bodyError, parseJsonObject, readRequestBody } from './http/request-body.js';
 import { createNodeSink, createWebSink, type ResponseSink } from './http/response-sink.js';
 import { createLlmContext, type LlmContext, type LlmContextView } from './llm-context.js';
 import { createOpenAIProvider } from './providers/openai-provider.js';
-import type { Provider } from './providers/provider.js';
+import { asProviderV2, type ProviderV2 } from './providers/provider.js';
 import { createHealthRegistry, type HealthRegistry } from './reachability/health-registry.js';
 import { type RequestView, type ResolveOptions, resolveRoute } from './router/resolve.js';
 import type { Route } from './router/route.js';
+import { createMemoryState } from './state/memory-state.js';
+import { createQuotaGate } from './state/quotas.js';
+import { createRedisState } from './state/redis-state.js';
+import type { SharedState } from './state/types.js';
+
+/** What `attach` needs of a server: its `'upgrade'` event (`node:http` and `node:https` servers). */
+export type UpgradeServer = Pick<EventEmitter, 'on' | 'off' | 'listenerCount'>;
 
 /** Options for `handleNode` when a framework already did part of the work. */
 export interface HandleNodeOptions {
@@ -31,7 +44,7 @@ export interface HandleNodeOptions {
 export type EndpointName = keyof Paths;
 
 /** Every endpoint name, for adapters that offer one handler per endpoint. */
-export const ENDPOINT_NAMES: readonly EndpointName[] = ['chat', 'chatCompletions', 'embeddings', 'models', 'providers'];
+export const ENDPOINT_NAMES: readonly EndpointName[] = ['chat', 'chatCompletions', 'messages', 'countTokens', 'embeddings', 'models', 'providers'];
 
 /** Whether a value is a Switchyard already (adapters take options or a shared instance). */
 export function isSwitchyard(value: unknown): value is Switchyard {
@@ -46,16 +59,31 @@ export interface Switchyard {
   readonly dispatcher: UpstreamDispatcher;
   /** Breakers, passive health and probes per provider (SPEC §3, §5). */
   readonly health: HealthRegistry;
+  /** Where breakers, probes and quota counters live: this process, or Redis shared by many (SPEC §9). */
+  readonly state: SharedState;
+  /** Resolves once the shared state has joined Redis, or runs alone for now (bounded by `redis.connectTimeoutMs`); never rejects. */
+  ready(): Promise<void>;
   /** Resolves a route from a request view (SPEC §2). */
   resolve(view: RequestView, options?: ResolveOptions): Route;
-  /** The provider adapter a route goes through. */
-  providerFor(route: Route): Provider;
+  /** The provider a route goes through (a v1 adapter is wrapped as v2). */
+  providerFor(route: Route): ProviderV2;
   /** Whether `method path` is one of the endpoints this instance serves. */
   matches(method: string | undefined, path: string): boolean;
   /** Serves a request on Node's http objects if it is one of the endpoints; resolves false (and writes nothing) otherwise. */
   handleNode(req: IncomingMessage, res: ServerResponse, options?: HandleNodeOptions): Promise<boolean>;
   /** A web-standard handler: `fetch(request) → Response`, for plain servers, Hono, Bun or Deno. 404 for other paths. */
   fetch(request: Request): Promise<Response>;
+  /**
+   * Takes a `node:http` upgrade request for the WebSocket chat (`GET /api/chat`, SPEC §4); returns false, leaving the
+   * socket alone, for any other path. For servers that route their own `'upgrade'` events; else use `attach`.
+   */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
+  /**
+   * Serves the WebSocket chat on a `node:http` or `node:https` server: `switchyard.attach(app.listen(3000))`. Upgrades to
+   * other paths are left to the server's other `'upgrade'` listeners (refused with 404 when there are none).
+   * Returns a function that detaches it again.
+   */
+  attach(server: UpgradeServer): () => void;
   /** `req.llm` / `ctx.state.llm`: the route of a request, and calls made on it. */
   context(view: LlmContextView): LlmContext;
   /** Stops probes and closes the upstream pools. */
@@ -86,14 +114,20 @@ export function createSwitchyard(options: SwitchyardOptions = {}): Switchyard {
     lookup: options.lookup,
   });
   const openai = createOpenAIProvider({ dispatcher, timeouts: config.timeouts });
-  const health = createHealthRegistry({ config, lookup: options.lookup });
+  const state = config.redis ? createRedisState(config.redis) : createMemoryState();
+  if (options.onStateChange) state.onStatus(options.onStateChange);
+  const health = createHealthRegistry({ config, lookup: options.lookup, state });
+  const quotas = createQuotaGate(config.quotas, state, config.prices);
   // Fire and forget: start-up never waits for a probe, and a failed probe is only a result.
   health.warm();
-  const adapters = options.adapters ?? {};
+  const adapters: Record<string, ProviderV2> = {};
+  for (const [id, adapter] of Object.entries(options.adapters ?? {})) adapters[id] = asProviderV2(adapter);
   const runtime: SwitchyardRuntime = {
     config,
     dispatcher,
     health,
+    state,
+    quotas,
     providerFor: (route) => adapters[route.provider.id] ?? openai,
   };
   const onRequest = options.onRequest;
@@ -102,6 +136,8 @@ export function createSwitchyard(options: SwitchyardOptions = {}): Switchyard {
   const byName: Record<EndpointName, [method: string, endpoint: Endpoint]> = {
     chat: ['POST', chatEndpoint],
     chatCompletions: ['POST', chatCompletionsEndpoint],
+    messages: ['POST', messagesEndpoint],
+    countTokens: ['POST', countTokensEndpoint],
     embeddings: ['POST', embeddingsEndpoint],
     models: ['GET', modelsEndpoint],
     providers: ['GET', providersEndpoint],
@@ -110,6 +146,13 @@ export function createSwitchyard(options: SwitchyardOptions = {}): Switchyard {
     (Object.keys(byName) as EndpointName[]).map((name) => [`${byName[name][0]} ${paths[name]}`, byName[name][1]]),
   );
   const endpointNames = new Map<Endpoint, EndpointName>((Object.keys(byName) as EndpointName[]).map((name) => [byName[name][1], name]));
+
+  /** Each endpoint's own error envelope, for errors raised before it runs (the app-token check). */
+  function errorWriter(endpoint: Endpoint): (context: EndpointContext, error: unknown) => void {
+    if (endpoint === chatEndpoint) return writeChatError;
+    if (endpoint === messagesEndpoint || endpoint === countTokensEndpoint) return (context, error) => writeWireError(context, messagesCodec, error);
+    return writeOpenAIError;
+  }
 
   function authorized(header: string | string[] | undefined): boolean {
     if (!appTokens) return true;
@@ -122,6 +165,24 @@ export function createSwitchyard(options: SwitchyardOptions = {}): Switchyard {
     return ok;
   }
 
+  /** Completes a request's log entry and hands it to `onRequest`, with every secret the caller sent masked. */
+  function report(context: ChatTurnContext, started: number, firstWriteAt: number | undefined, secrets: readonly (string | undefined)[] = []): void {
+    const { log } = context;
+    // One seam for every request and WebSocket turn: the quota held before the upstream call is settled with what the answer used.
+    if (context.reservation) quotas?.settle(context.reservation, log, context.attempts.some((attempt) => attempt.status === 'ok'));
+    if (state.store === 'redis' && state.status().mode === 'alone') log.sharedState = 'alone';
+    if (context.attempts.length > 0) log.attempts = context.attempts.length;
+    if (firstWriteAt !== undefined) log.firstByteMs = Math.round((firstWriteAt - started) * 100) / 100;
+    if (!onRequest) return;
+    log.durationMs = Math.round((performance.now() - started) * 100) / 100;
+    try {
+      // The entry never carries a key; the caller's own key is masked even where the caller typed it (a model name).
+      onRequest(redactLogEntry(log, [callerSecret(context.headers['x-llm-api-key']), callerSecret(context.headers['x-api-key']), callerSecret(context.query?.get('llm_api_key')), ...secrets]));
+    } catch {
+      // A failing logger never breaks a request.
+    }
+  }
+
   async function run(endpoint: Endpoint, context: EndpointContext, started: number): Promise<void> {
     try {
       if (!authorized(context.headers.authorization)) {
@@ -129,22 +190,11 @@ export function createSwitchyard(options: SwitchyardOptions = {}): Switchyard {
       }
       await endpoint(context);
     } catch (error) {
-      if (!context.sink.committed) (endpoint === chatEndpoint ? writeChatError : writeOpenAIError)(context, error);
+      if (!context.sink.committed) errorWriter(endpoint)(context, error);
       else context.sink.end();
     } finally {
-      const { log, sink } = context;
-      log.endpoint = endpointNames.get(endpoint);
-      if (context.attempts.length > 0) log.attempts = context.attempts.length;
-      if (sink.firstWriteAt !== undefined) log.firstByteMs = Math.round((sink.firstWriteAt - started) * 100) / 100;
-      if (onRequest) {
-        log.durationMs = Math.round((performance.now() - started) * 100) / 100;
-        try {
-          // The entry never carries a key; the caller's own key is masked even where the caller typed it (a model name).
-          onRequest(redactLogEntry(context.log, [callerSecret(context.headers['x-llm-api-key']), callerSecret(context.query?.get('llm_api_key'))]));
-        } catch {
-          // A failing logger never breaks a request.
-        }
-      }
+      context.log.endpoint = endpointNames.get(endpoint);
+      report(context, started, context.sink.firstWriteAt);
     }
   }
 
@@ -169,7 +219,14 @@ export function createSwitchyard(options: SwitchyardOptions = {}): Switchyard {
       requestId,
       log: { requestId, method, path, status: 0, durationMs: 0 },
       attempts: [],
+      reservation: undefined,
     };
+  }
+
+  /** A context for one WebSocket chat turn: each turn is a request of its own (id, log entry, attempts). */
+  function turnContext(method: string, path: string, headers: EndpointContext['headers'], query: URLSearchParams | undefined): ChatTurnContext {
+    const requestId = randomUUID();
+    return { runtime, headers, query, requestId, log: { requestId, method, path, endpoint: 'chat', status: 0, durationMs: 0 }, attempts: [], reservation: undefined };
   }
 
   function queryOf(url: string | undefined, headers: EndpointContext['headers']): URLSearchParams | undefined {
@@ -178,10 +235,19 @@ export function createSwitchyard(options: SwitchyardOptions = {}): Switchyard {
     return index === -1 ? undefined : new URLSearchParams(url.slice(index + 1));
   }
 
+  let closing: Promise<void> | undefined;
+  const sockets = createChatSockets({ config, authorized, turnContext, credentialQuery: queryOf, report });
+
+  function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    return sockets.handleUpgrade(req, socket, head);
+  }
+
   return {
     config,
     dispatcher,
     health,
+    state,
+    ready: () => state.ready(),
     resolve: (view, resolveOptions) => resolveRoute(config, view, resolveOptions),
     providerFor: runtime.providerFor,
     matches: (method, path) => endpoints.has(`${method} ${path}`),
@@ -234,9 +300,29 @@ export function createSwitchyard(options: SwitchyardOptions = {}): Switchyard {
 
     context: (view) => createLlmContext(runtime, view),
 
+    handleUpgrade,
+
+    attach(server) {
+      const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+        if (handleUpgrade(req, socket, head)) return;
+        // With no other taker, an upgrade to another path would hang: answer it.
+        if (server.listenerCount('upgrade') === 1) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      };
+      server.on('upgrade', onUpgrade);
+      return () => {
+        server.off('upgrade', onUpgrade);
+      };
+    },
+
     close: () => {
-      health.close();
-      return dispatcher.close();
+      // Idempotent: shutdown paths often call close() more than once.
+      closing ??= (async () => {
+        sockets.close();
+        health.close();
+        await state.close();
+        await dispatcher.close();
+      })();
+      return closing;
     },
   };
 }

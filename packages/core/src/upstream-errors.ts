@@ -78,6 +78,8 @@ function activationHint(provider: string | undefined): string {
 function invalidKeyHint(provider: string | undefined): string {
   const where: Record<string, string> = {
     openai: ' at platform.openai.com/api-keys',
+    anthropic: ' in the Anthropic Console (console.anthropic.com)',
+    deepseek: ' at platform.deepseek.com/api_keys',
     gemini: ' in Google AI Studio',
     dashscope: ' in the Alibaba Cloud Model Studio console',
     volcengine: ' in the Volcengine Ark console',
@@ -173,6 +175,12 @@ const TYPES: Readonly<Record<string, Verdict>> = {
   authentication_error: V.key,
   rate_limit_error: V.rate,
   overloaded_error: { code: 'upstream_error', hint: HINTS.overloaded, retryable: true },
+  // Anthropic's own types
+  not_found_error: V.model,
+  billing_error: V.quota,
+  timeout_error: V.timeout,
+  request_too_large: V.invalid,
+  api_error: V.upstream,
 };
 
 /** Gemini's `details[].reason` (google.rpc.ErrorInfo). */
@@ -271,6 +279,8 @@ function classify(status: number, envelope: Envelope | undefined): Verdict {
     }
     const typed = envelope.type === undefined ? undefined : own(TYPES, envelope.type);
     if (typed) return typed;
+    // Anthropic: "Your credit balance is too low to access the Anthropic API" comes as a 400 invalid_request_error.
+    if (/\bcredit balance\b/i.test(message)) return V.quota;
     if (NOT_ACTIVATED.test(message) && /\bmodel|模型/i.test(message)) return V.activate;
     const clientError = status < 500 && status !== 401 && status !== 429;
     if (clientError && MODEL_MISSING.test(message)) return V.model;
@@ -558,7 +568,7 @@ function networkError(kind: NetworkKind, node: object | undefined, error: unknow
   const target = provider ? `the upstream (${provider})` : 'the upstream';
   const Target = provider ? `The upstream (${provider})` : 'The upstream';
   // OpenAI and Gemini are blocked from the cn cluster (SPEC §3): there a failed connection means exactly that.
-  const blockedHere = cluster === 'cn' && (provider === 'openai' || provider === 'gemini');
+  const blockedHere = cluster === 'cn' && (provider === 'openai' || provider === 'gemini' || provider === 'anthropic');
   const options = { provider, cause: error };
   switch (kind) {
     case 'timeout':

@@ -57,7 +57,7 @@ describe('reachability by policy (SPEC §3)', () => {
     const chat = await post(`${base}/api/chat`, { question: 'hi' }, { 'x-llm-provider': 'openai', 'x-llm-api-key': caller });
     const events = chatEvents(chat.text);
     expect(events.find((event) => event.type === 'error')).toMatchObject({ code: 'provider_unreachable' });
-    expect(events.at(-1)).toEqual({ type: 'end', finish_reason: 'unavailable' });
+    expect(events.at(-1)).toEqual({ type: 'end', content: '', finish_reason: 'unavailable' });
     expect(openaiUp.requests).toEqual([]);
     expect(dashUp.requests).toEqual([]);
   });
@@ -78,11 +78,13 @@ describe('reachability by policy (SPEC §3)', () => {
     const events = chatEvents(chat.text);
     expect(events[1]).toEqual({
       type: 'route',
-      provider: 'dashscope',
-      model: 'deepseek-v4-flash',
-      cluster: 'cn',
-      attempts: [{ provider: 'dashscope', model: 'deepseek-v4-flash', status: 'ok' }],
-      fallbackReason: 'provider_unreachable: openai not reachable from cn',
+      content: {
+        provider: 'dashscope',
+        model: 'deepseek-v4-flash',
+        cluster: 'cn',
+        attempts: [{ provider: 'dashscope', model: 'deepseek-v4-flash', status: 'ok' }],
+        fallbackReason: 'provider_unreachable: openai not reachable from cn',
+      },
     });
     expect(events.filter((event) => event.type === 'reply').map((event) => event.content).join('')).toBe('echo: hi again');
 
@@ -92,12 +94,14 @@ describe('reachability by policy (SPEC §3)', () => {
     expect(everythingReceived([...openaiUp.requests, ...dashUp.requests])).not.toContain(caller);
   });
 
-  it('the demo environment LLM_CLUSTER=cn: openai and gemini unreachable by policy in /api/providers', async () => {
+  it('the demo environment LLM_CLUSTER=cn: openai, anthropic and gemini unreachable by policy in /api/providers', async () => {
     served = await serve(optionsFromEnv({ LLM_CLUSTER: 'cn' }));
     const byId = await providers(served.base);
     expect(Object.fromEntries(Object.values(byId).map((provider) => [provider.id, provider.reachable.policy]))).toEqual({
       openai: false,
+      anthropic: false,
       gemini: false,
+      deepseek: true,
       dashscope: true,
       volcengine: true,
     });

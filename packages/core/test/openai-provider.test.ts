@@ -77,7 +77,7 @@ describe('the OpenAI-protocol adapter against an OpenAI-compatible host', () => 
     const route = sy.resolve({ headers: { 'x-llm-provider': 'openai' }, requested: 'general' });
     upstream.enqueue(behaviors.completion('hello there', { usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 } }));
     const body = { model: route.candidates[0], messages: [{ role: 'user', content: 'hi' }] };
-    const response = await sy.providerFor(route).doChat({ route, model: route.candidates[0] as string }, body);
+    const response = await sy.providerFor(route).doGenerate({ route, model: route.candidates[0] as string }, { wire: 'chat', body });
     const json = JSON.parse(await readBody(response.body, 1 << 20)) as { choices: Array<{ message: { content: string } }>; usage: { total_tokens: number } };
 
     expect(response.status).toBe(200);

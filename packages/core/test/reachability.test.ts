@@ -196,7 +196,7 @@ describe('probes in a Switchyard', () => {
     const start = Date.now();
     const registry = createHealthRegistry({ config, lookup, now: () => start + (Date.now() - start) * 0.9 });
     try {
-      const permit = registry.acquire('local');
+      const permit = await registry.acquire('local');
       registry.report('local', permit, new SwitchyardError('provider_unreachable', 'refused'));
       expect(registry.health('local').breaker.state).toBe('open');
       await eventually(async () => registry.health('local').breaker.state === 'closed', 3_000, 'closed by the trial probe');

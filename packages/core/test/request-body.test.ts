@@ -51,7 +51,7 @@ describe('request bodies read by the core', () => {
 
   it('reads a chunked body within the limit', async () => {
     // No key for the default provider: the body was read and parsed, and routing answered.
-    const answer = await postChunked('/v1/chat/completions', ['{"model":"gen', 'eral","messages":[]}']);
+    const answer = await postChunked('/v1/chat/completions', ['{"model":"gen', 'eral","messages":[{"role":"user","content":"hi"}]}']);
     expect(answer.status).toBe(400);
     expect(JSON.parse(answer.body)).toMatchObject({ error: { code: 'missing_api_key' } });
   });

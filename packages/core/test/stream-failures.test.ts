@@ -44,7 +44,7 @@ describe('a failure after the commit (SPEC §5): never a clean end, never retrie
     expect(events.map((event) => event.type)).toEqual(['id', 'route', 'reply', 'reply', 'error', 'end']);
     expect(events.filter((event) => event.type === 'reply').map((event) => event.content)).toEqual(['echo', ': one']);
     expect(events[4]).toMatchObject({ type: 'error', code });
-    expect(events[5]).toEqual({ type: 'end', finish_reason: 'error' });
+    expect(events[5]).toEqual({ type: 'end', content: '', finish_reason: 'error' });
     expect(upstream.requests).toHaveLength(1);
     // A truncated stream counts against the provider.
     expect(await failures()).toBe(before + 1);
@@ -73,7 +73,7 @@ describe('a failure after the commit (SPEC §5): never a clean end, never retrie
 
   it('a whole stream resets the run of failures', async () => {
     const answer = await post(`${served.base}/api/chat`, { question: 'fine' }, HEADERS);
-    expect(chatEvents(answer.text).at(-1)).toEqual({ type: 'end', finish_reason: 'stop' });
+    expect(chatEvents(answer.text).at(-1)).toEqual({ type: 'end', content: '', finish_reason: 'stop' });
     expect(await failures()).toBe(0);
   });
 });
@@ -97,5 +97,26 @@ describe('truncated streams and the breaker', () => {
     } finally {
       await own.close();
     }
+  });
+});
+
+describe('a stream the upstream ends cleanly before it finished', () => {
+  const unfinished = 'data: {"id":"c1","object":"chat.completion.chunk","model":"gpt-5","choices":[{"index":0,"delta":{"content":"half"},"finish_reason":null}]}\n\n';
+
+  it('/v1/chat/completions passthrough: our error frame follows the bytes, never a clean end', async () => {
+    upstream.enqueue({ type: 'status', status: 200, headers: { 'content-type': 'text/event-stream' }, body: unfinished });
+    const answer = await post(`${served.base}/v1/chat/completions`, { model: 'general', stream: true, messages: [{ role: 'user', content: 'x' }] }, HEADERS);
+    const frames = dataFrames(answer.text);
+    expect(JSON.parse(frames[0] as string).choices[0].delta.content).toBe('half');
+    expect(JSON.parse(frames.at(-1) as string)).toMatchObject({ error: { code: 'upstream_error', message: 'the stream ended before it finished' } });
+    expect(frames).not.toContain('[DONE]');
+  });
+
+  it('/v1/messages translated: an error event, never message_stop', async () => {
+    upstream.enqueue({ type: 'status', status: 200, headers: { 'content-type': 'text/event-stream' }, body: unfinished });
+    const answer = await post(`${served.base}/v1/messages`, { model: 'general', max_tokens: 8, stream: true, messages: [{ role: 'user', content: 'x' }] }, HEADERS);
+    expect(answer.text).toContain('"text":"half"');
+    expect(answer.text.trimEnd().split('\n\n').at(-1)).toMatch(/^event: error\n/);
+    expect(answer.text).not.toContain('message_stop');
   });
 });

@@ -1,6 +1,17 @@
 import { IncomingMessage } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { clientGoneSignal, createSwitchyard, ENDPOINT_NAMES, type EndpointName, isSwitchyard, type LlmContext, parsedBody, type Switchyard, type SwitchyardOptions } from '@switchyard/core';
+import {
+  clientGoneSignal,
+  createSwitchyard,
+  ENDPOINT_NAMES,
+  type EndpointName,
+  isSwitchyard,
+  type LlmContext,
+  parsedBody,
+  type Switchyard,
+  type SwitchyardOptions,
+  type UpgradeServer,
+} from '@switchyard/core';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -23,6 +34,8 @@ export interface SwitchyardMiddleware extends RequestHandler {
   readonly switchyard: Switchyard;
   /** One handler per endpoint, for routes of your choosing (`app.post('/chat', middleware.handlers.chat)`). */
   readonly handlers: Record<EndpointName, RequestHandler>;
+  /** Serves the WebSocket chat (`GET /api/chat` upgrades) on the server the app listens on: `middleware.attach(app.listen(3000))`. Returns a detach function. */
+  attach(server: UpgradeServer): () => void;
 }
 
 const INSTANCE = Symbol('switchyard.instance');
@@ -87,7 +100,9 @@ export function switchyard(options: SwitchyardExpressOptions | Switchyard = {}):
     };
 
   const handlers = Object.fromEntries(ENDPOINT_NAMES.map((name) => [name, handler(name)])) as Record<EndpointName, RequestHandler>;
-  return Object.assign(middleware, { switchyard: instance, handlers });
+  // Upgrade requests never reach Express middleware: they are the server's 'upgrade' events.
+  const attach = (server: UpgradeServer) => instance.attach(server);
+  return Object.assign(middleware, { switchyard: instance, handlers, attach });
 }
 
-export type { LlmContext, Switchyard, SwitchyardOptions } from '@switchyard/core';
+export type { LlmContext, Switchyard, SwitchyardOptions, UpgradeServer } from '@switchyard/core';

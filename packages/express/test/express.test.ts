@@ -53,7 +53,7 @@ describe('@switchyard/express', () => {
   });
 
   it('answers missing_api_key with 400 and a hint when no key exists', async () => {
-    const response = await fetch(`${base}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"general","messages":[]}' });
+    const response = await fetch(`${base}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"general","messages":[{"role":"user","content":"hi"}]}' });
     expect(response.status).toBe(400);
     const body = (await response.json()) as { error: { code: string; hint: string } };
     expect(body.error.code).toBe('missing_api_key');

@@ -99,7 +99,7 @@ describe.each(MAJORS)('@switchyard/express on %s', (_name, express) => {
     expect(ok.status).toBe(200);
     expect(((await ok.json()) as { choices: Array<{ message: { content: string } }> }).choices[0]?.message.content).toBe('echo: four');
     expect(upstream.lastRequest()?.headers.authorization).toBe(`Bearer ${key}`);
-    const bad = await fetch(`${base}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-llm-provider': 'nope' }, body: '{"model":"general","messages":[]}' });
+    const bad = await fetch(`${base}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-llm-provider': 'nope' }, body: '{"model":"general","messages":[{"role":"user","content":"hi"}]}' });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: { code: string } }).error.code).toBe('unknown_provider');
   });

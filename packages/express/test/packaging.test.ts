@@ -46,6 +46,6 @@ describePackaging({
   typeUsage: { esm: usage("import express from 'express';", 'switchyard'), cjs: usage("import express = require('express');", 'pkg.switchyard') },
   smoke: EXPRESS_SMOKE,
   checkSmoke(value, build) {
-    expect(value, build).toEqual({ cluster: 'cn', ids: ['openai', 'gemini', 'dashscope', 'volcengine'], plain: { lazy: 'object' }, hasSwitchyard: 'function' });
+    expect(value, build).toEqual({ cluster: 'cn', ids: ['openai', 'anthropic', 'gemini', 'deepseek', 'dashscope', 'volcengine'], plain: { lazy: 'object' }, hasSwitchyard: 'function' });
   },
 });

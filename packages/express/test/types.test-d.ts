@@ -4,6 +4,8 @@
  */
 import express, { type Request, type RequestHandler } from 'express';
 import type OpenAI from 'openai';
+import { createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { describe, expectTypeOf, it } from 'vitest';
 import type { Completion, EndpointName, Embeddings, LlmContext, Route, StreamPart, Switchyard } from '@switchyard/core';
 import { switchyard, type SwitchyardExpressOptions, type SwitchyardMiddleware } from '../src/index.js';
@@ -36,6 +38,12 @@ describe('@switchyard/express types', () => {
     expectTypeOf<SwitchyardExpressOptions['serve']>().toEqualTypeOf<boolean | undefined>();
     const app = express();
     app.use(middleware);
+    // The WebSocket chat on the server the app listens on (http and https servers alike).
+    expectTypeOf(middleware.attach).toBeCallableWith(createServer());
+    expectTypeOf(middleware.attach).toBeCallableWith(createHttpsServer());
+    expectTypeOf(middleware.attach).returns.toEqualTypeOf<() => void>();
+    // What app.listen returns is what attach takes: the one line of the README.
+    expectTypeOf(middleware.attach).toBeCallableWith(app.listen(0));
     app.post('/chat', middleware.handlers.chat);
     app.use('/llm', express.Router().get('/models', middleware.handlers.models));
     // @ts-expect-error: the cluster is 'global' or 'cn'

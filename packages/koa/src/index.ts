@@ -1,5 +1,16 @@
 import type { Context, Middleware, Next } from 'koa';
-import { clientGoneSignal, createSwitchyard, ENDPOINT_NAMES, type EndpointName, isSwitchyard, type LlmContext, parsedBody, type Switchyard, type SwitchyardOptions } from '@switchyard/core';
+import {
+  clientGoneSignal,
+  createSwitchyard,
+  ENDPOINT_NAMES,
+  type EndpointName,
+  isSwitchyard,
+  type LlmContext,
+  parsedBody,
+  type Switchyard,
+  type SwitchyardOptions,
+  type UpgradeServer,
+} from '@switchyard/core';
 
 declare module 'koa' {
   interface DefaultState {
@@ -19,6 +30,8 @@ export interface SwitchyardKoaMiddleware extends Middleware {
   readonly switchyard: Switchyard;
   /** One handler per endpoint, for `@koa/router` routes or paths of your choosing. */
   readonly handlers: Record<EndpointName, Middleware>;
+  /** Serves the WebSocket chat (`GET /api/chat` upgrades) on the server the app listens on: `middleware.attach(app.listen(3000))`. Returns a detach function. */
+  attach(server: UpgradeServer): () => void;
 }
 
 function bodyOf(ctx: Context): unknown {
@@ -67,7 +80,9 @@ export function switchyard(options: SwitchyardKoaOptions | Switchyard = {}): Swi
     };
 
   const handlers = Object.fromEntries(ENDPOINT_NAMES.map((name) => [name, handler(name)])) as Record<EndpointName, Middleware>;
-  return Object.assign(middleware, { switchyard: instance, handlers }) as SwitchyardKoaMiddleware;
+  // Upgrade requests never reach Koa middleware: they are the server's 'upgrade' events.
+  const attach = (server: UpgradeServer) => instance.attach(server);
+  return Object.assign(middleware, { switchyard: instance, handlers, attach }) as SwitchyardKoaMiddleware;
 }
 
-export type { LlmContext, Switchyard, SwitchyardOptions } from '@switchyard/core';
+export type { LlmContext, Switchyard, SwitchyardOptions, UpgradeServer } from '@switchyard/core';

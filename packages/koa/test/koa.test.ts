@@ -39,7 +39,7 @@ describe('@switchyard/koa', () => {
     const events = (await response.text()).split('\n\n').filter(Boolean).map((frame) => JSON.parse(frame.slice(6)) as { type: string; content?: string; finish_reason?: string });
     expect(events.map((e) => e.type)).toEqual(expect.arrayContaining(['id', 'route', 'reply', 'costStatistics', 'end']));
     expect(events.filter((e) => e.type === 'reply').map((e) => e.content).join('')).toBe('echo: hi');
-    expect(events.at(-1)).toEqual({ type: 'end', finish_reason: 'stop' });
+    expect(events.at(-1)).toEqual({ type: 'end', content: '', finish_reason: 'stop' });
     const received = upstream.lastRequest();
     expect(received?.headers.authorization).toBe(`Bearer ${operatorKey}`);
   });

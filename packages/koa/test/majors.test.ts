@@ -64,7 +64,7 @@ describe.each(MAJORS)('@switchyard/koa on %s', (_name, Koa) => {
     const response = await fetch(`${base}/api/chat`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-llm-api-key': key }, body: '{"question":"hi"}' });
     expect(response.status).toBe(200);
     expect(response.headers.get('x-llm-served-by')).toBe('openai/gpt-5');
-    expect(await response.text()).toContain('"type":"end","finish_reason":"stop"');
+    expect(await response.text()).toContain('"type":"end","content":"","finish_reason":"stop"');
     expect(upstream.lastRequest()?.headers.authorization).toBe(`Bearer ${key}`);
     const mine = await fetch(`${base}/mine`, { headers: { 'x-llm-api-key': key } });
     expect(await mine.json()).toEqual({ text: 'echo: mine' });

@@ -48,6 +48,6 @@ describePackaging({
   tscFlags: ['--skipLibCheck'],
   smoke: KOA_SMOKE,
   checkSmoke(value, build) {
-    expect(value, build).toEqual({ cluster: 'cn', ids: ['openai', 'gemini', 'dashscope', 'volcengine'], plain: { lazy: 'object' }, hasSwitchyard: 'function' });
+    expect(value, build).toEqual({ cluster: 'cn', ids: ['openai', 'anthropic', 'gemini', 'deepseek', 'dashscope', 'volcengine'], plain: { lazy: 'object' }, hasSwitchyard: 'function' });
   },
 });

@@ -4,6 +4,8 @@
  */
 import Router from '@koa/router';
 import Koa, { type DefaultState, type Middleware, type ParameterizedContext } from 'koa';
+import { createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { describe, expectTypeOf, it } from 'vitest';
 import type { EndpointName, LlmContext, Route, Switchyard } from '@switchyard/core';
 import { switchyard, type SwitchyardKoaMiddleware, type SwitchyardKoaOptions } from '../src/index.js';
@@ -37,6 +39,12 @@ describe('@switchyard/koa types', () => {
     router.get('/route', (ctx) => {
       expectTypeOf(ctx.state.llm).toEqualTypeOf<LlmContext>();
     });
+    // The WebSocket chat on the server the app listens on (http and https servers alike).
+    expectTypeOf(middleware.attach).toBeCallableWith(createServer());
+    expectTypeOf(middleware.attach).toBeCallableWith(createHttpsServer());
+    expectTypeOf(middleware.attach).returns.toEqualTypeOf<() => void>();
+    // What app.listen returns is what attach takes: the one line of the README.
+    expectTypeOf(middleware.attach).toBeCallableWith(app.listen(0));
     // @ts-expect-error: heartbeatMs is a number of milliseconds
     switchyard({ heartbeatMs: 'soon' });
   });

@@ -79,7 +79,7 @@ describe('stream', () => {
     upstream.enqueue(behaviors.stream(['x']));
     const response = await send(`${upstream.url}/embeddings`, { body: { model: 'e', input: 'x' } });
     expect(response.status).toBe(500);
-    expect(JSON.parse(response.text).error).toMatchObject({ type: 'testkit_error', message: "testkit: the 'stream' behavior answers chat/completions, not embeddings" });
+    expect(JSON.parse(response.text).error).toMatchObject({ type: 'testkit_error', message: "testkit: the 'stream' behavior answers chat/completions, messages and responses, not embeddings" });
   });
 });
 

@@ -26,6 +26,7 @@ const EXPECTED: Record<ErrorProvider, Record<string, [number, string?]>> = {
     empty_array: [400, 'openai-empty_array'],
     insufficient_quota: [429, 'openai-insufficient_quota'],
     unsupported_country_region_territory: [403, 'openai-unsupported_country_region_territory'],
+    invalid_json_schema: [400, 'openai-responses-invalid_json_schema'],
     rate_limit_exceeded: [429],
     server_error: [500],
   },
@@ -49,6 +50,17 @@ const EXPECTED: Record<ErrorProvider, Record<string, [number, string?]>> = {
     INVALID_ARGUMENT: [400, 'gemini-openai-compat-INVALID_ARGUMENT'],
     PERMISSION_DENIED: [403],
     FAILED_PRECONDITION: [400],
+  },
+  anthropic: {
+    authentication_error: [401, 'anthropic-authentication_error'],
+    invalid_request_error: [400, 'anthropic-invalid_request_error'],
+    not_found_error: [404],
+    rate_limit_error: [429, 'anthropic-rate_limit_error'],
+    overloaded_error: [529, 'anthropic-overloaded_error'],
+    permission_error: [403],
+    api_error: [500],
+    request_too_large: [413],
+    forbidden: [403],
   },
 };
 
@@ -80,7 +92,7 @@ describe('provider error catalog', () => {
     expect(() => upstream.enqueue(behaviors.error('dashscope', 'Nope'))).toThrow(
       "testkit: unknown dashscope error code 'Nope'. Known codes: InvalidApiKey, invalid_parameter_error, Throttling.User, Arrearage, Model.AccessDenied",
     );
-    expect(() => upstream.enqueue(behaviors.error('anthropic' as ErrorProvider, 'x'))).toThrow(/unknown error provider 'anthropic'.*openai, azure/);
+    expect(() => upstream.enqueue(behaviors.error('mistral' as ErrorProvider, 'x'))).toThrow(/unknown error provider 'mistral'.*openai, azure/);
     expect(() => upstream.enqueue(behaviors.error('openai', 'toString'))).toThrow(/unknown openai error code 'toString'/);
   });
 });

@@ -1,7 +1,8 @@
 import { fixtureContentType, readFixture } from './fixtures.js';
+import type { Wire } from './routes.js';
 
 /** Providers whose error shapes the testkit can answer with. */
-export type ErrorProvider = 'openai' | 'azure' | 'dashscope' | 'volcengine' | 'gemini';
+export type ErrorProvider = 'openai' | 'azure' | 'dashscope' | 'volcengine' | 'gemini' | 'anthropic';
 
 /** What a synthesized error body may mention. */
 export interface ProviderErrorOptions {
@@ -11,6 +12,10 @@ export interface ProviderErrorOptions {
   retryAfterSeconds?: number;
   /** Sent as `retry-after-ms`. */
   retryAfterMs?: number;
+  /** The wire of the route (default `chat`): on `responses`, OpenAI answers with its Responses variants (another status or layout). */
+  wire?: Wire;
+  /** Anthropic's `request_id` in synthesized bodies and the `request-id` header (recorded bodies keep their own). */
+  requestId?: string;
 }
 
 /** An error answer as the provider sends it: status, headers and the body's exact text. */
@@ -31,6 +36,8 @@ interface CatalogEntry {
   body?: (options: ProviderErrorOptions) => string;
   contentType?: string;
   headers?: Record<string, string>;
+  /** What the provider answers instead on its Responses endpoint. */
+  responses?: Omit<CatalogEntry, 'responses'>;
 }
 
 const OPENAI_JSON = 'application/json; charset=utf-8';
@@ -41,6 +48,34 @@ export function openaiErrorBody(message: string, type: string | null, param: str
   return `${JSON.stringify({ error: { message, type, param, code } }, null, 4)}\n`;
 }
 
+/** OpenAI's layout on `/v1/responses`: 2-space indentation, no trailing newline. */
+export function responsesErrorBody(message: string, type: string | null, param: string | null, code: string | null): string {
+  return JSON.stringify({ error: { message, type, param, code } }, null, 2);
+}
+
+/** OpenAI's error body in the layout of the wire it answers on. */
+export function openaiErrorBodyFor(wire: Wire | undefined, message: string, type: string | null, param: string | null, code: string | null): string {
+  return wire === 'responses' ? responsesErrorBody(message, type, param, code) : openaiErrorBody(message, type, param, code);
+}
+
+/** Anthropic's error body: compact, `{type: "error", error: {type, message}, request_id}` in that order. */
+export function anthropicErrorBody(type: string, message: string, requestId?: string): string {
+  return JSON.stringify({ type: 'error', error: { type, message }, ...(requestId === undefined ? {} : { request_id: requestId }) });
+}
+
+/** Anthropic's 429 wording for an organisation on API keys (continuedev/continue#11664). */
+export function anthropicRateLimitBody(options: ProviderErrorOptions = {}): string {
+  return anthropicErrorBody(
+    'rate_limit_error',
+    `This request would exceed your organization's rate limit of 50 requests per minute (org: 00000000-0000-4000-8000-000000000000, model: ${options.model ?? 'claude-sonnet-4-6'}). For details, refer to: https://docs.claude.com/en/api/rate-limits. You can see the response headers for current usage. Please reduce the prompt length or the maximum tokens requested, or try again later. You may also contact sales at https://www.anthropic.com/contact-sales to discuss your options for a rate limit increase.`,
+    options.requestId,
+  );
+}
+
+const TESTKIT_REQUEST_ID = 'req_011CTestkit00000000000000';
+
+const anthropic = (type: string, message: string) => (options: ProviderErrorOptions) => anthropicErrorBody(type, message, options.requestId ?? TESTKIT_REQUEST_ID);
+
 function retryHint(options: ProviderErrorOptions): string {
   if (options.retryAfterMs !== undefined) return `${options.retryAfterMs}ms`;
   if (options.retryAfterSeconds !== undefined) return `${options.retryAfterSeconds}s`;
@@ -50,7 +85,8 @@ function retryHint(options: ProviderErrorOptions): string {
 /** OpenAI's 429 for requests per minute; no raw recording exists, so the shape follows the SDK reprs in issues. */
 export function openaiRateLimitBody(options: ProviderErrorOptions = {}): string {
   const model = options.model ?? 'gpt-4o-mini';
-  return openaiErrorBody(
+  return openaiErrorBodyFor(
+    options.wire,
     `Rate limit reached for ${model} in organization org-testkit on requests per min (RPM): Limit 3, Used 3, Requested 1. Please try again in ${retryHint(options)}. Visit https://platform.openai.com/account/rate-limits to learn more.`,
     'requests',
     null,
@@ -69,17 +105,20 @@ const gemini = (code: number, status: string, message: string, details?: unknown
 
 const CATALOG: Record<ErrorProvider, Record<string, CatalogEntry>> = {
   openai: {
-    invalid_api_key: { status: 401, fixture: 'openai-invalid_api_key' },
-    model_not_found: { status: 404, fixture: 'openai-model_not_found' },
+    invalid_api_key: { status: 401, fixture: 'openai-invalid_api_key', responses: { status: 401, fixture: 'openai-responses-invalid_api_key' } },
+    // An unknown model is a 404 on Chat Completions but a 400 on Responses.
+    model_not_found: { status: 404, fixture: 'openai-model_not_found', responses: { status: 400, fixture: 'openai-responses-model_not_found' } },
     unsupported_parameter: { status: 400, fixture: 'openai-unsupported_parameter' },
     empty_array: { status: 400, fixture: 'openai-empty_array' },
     insufficient_quota: { status: 429, fixture: 'openai-insufficient_quota' },
     unsupported_country_region_territory: { status: 403, fixture: 'openai-unsupported_country_region_territory' },
+    // Recorded on Responses only; the same body on every wire.
+    invalid_json_schema: { status: 400, fixture: 'openai-responses-invalid_json_schema' },
     rate_limit_exceeded: { status: 429, body: openaiRateLimitBody, contentType: OPENAI_JSON },
     // A real 500 carries `code: null`; the type is what tells it apart.
     server_error: {
       status: 500,
-      body: () => openaiErrorBody('The server had an error while processing your request. Sorry about that!', 'server_error', null, null),
+      body: (options) => openaiErrorBodyFor(options.wire, 'The server had an error while processing your request. Sorry about that!', 'server_error', null, null),
       contentType: OPENAI_JSON,
     },
   },
@@ -208,6 +247,20 @@ const CATALOG: Record<ErrorProvider, Record<string, CatalogEntry>> = {
       body: gemini(400, 'FAILED_PRECONDITION', 'User location is not supported for the API use.'),
     },
   },
+  anthropic: {
+    authentication_error: { status: 401, fixture: 'anthropic-authentication_error', headers: { 'x-should-retry': 'false' } },
+    invalid_request_error: { status: 400, fixture: 'anthropic-invalid_request_error' },
+    // The recorded 404 was re-serialised by its recorder (sorted keys); this is Anthropic's own layout, naming the requested model.
+    not_found_error: { status: 404, body: (options) => anthropicErrorBody('not_found_error', `model: ${options.model ?? 'claude-sonet-4-5'}`, options.requestId ?? TESTKIT_REQUEST_ID) },
+    rate_limit_error: { status: 429, fixture: 'anthropic-rate_limit_error', headers: { 'x-should-retry': 'true' } },
+    // Anthropic's non-standard overload status.
+    overloaded_error: { status: 529, fixture: 'anthropic-overloaded_error', headers: { 'x-should-retry': 'true' } },
+    permission_error: { status: 403, body: anthropic('permission_error', 'Your API key does not have permission to use the specified resource.') },
+    api_error: { status: 500, body: anthropic('api_error', 'Internal server error'), headers: { 'x-should-retry': 'true' } },
+    request_too_large: { status: 413, body: anthropic('request_too_large', 'Request exceeds the maximum allowed number of bytes.') },
+    // The region block comes from the edge, without Anthropic's envelope (anthropics/anthropic-sdk-typescript#457).
+    forbidden: { status: 403, body: () => JSON.stringify({ error: { type: 'forbidden', message: 'Request not allowed' } }) },
+  },
 };
 
 /** The providers with an error catalog. */
@@ -241,10 +294,16 @@ export function assertProviderError(provider: string, code: string): void {
  * Usable without a server, e.g. to feed an error normalizer.
  */
 export function providerError(provider: ErrorProvider, code: string, options: ProviderErrorOptions = {}): ProviderErrorResponse {
-  const entry = catalogEntry(provider, code);
-  if (entry.fixture !== undefined) {
-    return { status: entry.status, headers: { 'content-type': fixtureContentType(entry.fixture) }, body: readFixture(entry.fixture) };
+  const found = catalogEntry(provider, code);
+  const entry = options.wire === 'responses' && found.responses !== undefined ? found.responses : found;
+  const answer: ProviderErrorResponse =
+    entry.fixture === undefined
+      ? { status: entry.status, headers: { 'content-type': entry.contentType ?? PLAIN_JSON, ...entry.headers }, body: entry.body?.(options) ?? '' }
+      : { status: entry.status, headers: { 'content-type': fixtureContentType(entry.fixture), ...entry.headers }, body: readFixture(entry.fixture) };
+  if (provider === 'anthropic') {
+    // Anthropic repeats the body's request_id in the `request-id` header.
+    const requestId = /"request_id":\s*"([^"]+)"/.exec(answer.body)?.[1];
+    if (requestId !== undefined) answer.headers['request-id'] = requestId;
   }
-  const body = entry.body?.(options) ?? '';
-  return { status: entry.status, headers: { 'content-type': entry.contentType ?? PLAIN_JSON, ...entry.headers }, body };
+  return answer;
 }

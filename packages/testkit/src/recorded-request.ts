@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import { matchRoute, type Endpoint } from './routes.js';
 
 /** A request as the test upstream received it. */
 export interface RecordedRequest {
@@ -20,6 +21,8 @@ export interface RecordedRequest {
   json: unknown;
   /** True when the client closed the connection before the upstream finished answering. */
   aborted: boolean;
+  /** The endpoint the request hit (`chat`, `messages`, `responses`, …), or undefined when no route matched (a 404). */
+  endpoint: Endpoint | undefined;
 }
 
 /** Records a request when its headers arrive. */
@@ -27,9 +30,10 @@ export function recordRequest(request: IncomingMessage, id: string): RecordedReq
   const url = request.url ?? '/';
   const parsed = new URL(url, 'http://testkit.invalid');
   const headers: IncomingHttpHeaders = { ...request.headers };
+  const method = request.method ?? 'GET';
   return {
     id,
-    method: request.method ?? 'GET',
+    method,
     path: parsed.pathname,
     url,
     query: Object.fromEntries(parsed.searchParams),
@@ -37,6 +41,7 @@ export function recordRequest(request: IncomingMessage, id: string): RecordedReq
     body: '',
     json: undefined,
     aborted: false,
+    endpoint: matchRoute(method, parsed.pathname)?.endpoint,
   };
 }
 

@@ -101,6 +101,25 @@ describe('startTestUpstream', () => {
     expect(byId.sort()).toEqual(expected.sort());
   });
 
+  it('records the endpoint each request hit, undefined for a path it does not serve', async () => {
+    await send(`${upstream.url}/chat/completions`, { body: chat('x') });
+    await send(`${upstream.url}/embeddings`, { body: { model: 'e', input: 'x' } });
+    await send(`${upstream.url}/models`);
+    await send(`${upstream.origin}/v1/messages?beta=true`, { body: { model: 'm', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] } });
+    await send(`${upstream.origin}/v1/messages/count_tokens`, { body: { model: 'm', messages: [{ role: 'user', content: 'x' }] } });
+    await send(`${upstream.url}/responses`, { body: { model: 'm', input: 'x' } });
+    await send(`${upstream.url}/completions`, { body: {} });
+    await send(`${upstream.url}/responses`);
+    expect(upstream.requests.map((request) => request.endpoint)).toEqual(['chat', 'embeddings', 'models', 'messages', 'countTokens', 'responses', undefined, undefined]);
+  });
+
+  it('gives queued behaviors to chat, messages and responses requests alike, in order', async () => {
+    upstream.enqueue(behaviors.status(201), behaviors.status(202), behaviors.status(203));
+    expect((await send(`${upstream.origin}/v1/messages`, { body: {} })).status).toBe(201);
+    expect((await send(`${upstream.url}/responses`, { body: {} })).status).toBe(202);
+    expect((await send(`${upstream.url}/chat/completions`, { body: chat('x') })).status).toBe(203);
+  });
+
   it('scripts /models separately with onModels', async () => {
     upstream.enqueue(behaviors.status(500));
     upstream.onModels(behaviors.error('openai', 'invalid_api_key'));

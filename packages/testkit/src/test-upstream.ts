@@ -19,11 +19,14 @@ export interface TestUpstreamOptions {
   defaultBehavior?: Behavior;
 }
 
-/** An OpenAI-compatible upstream on loopback, scripted per test. */
+/**
+ * An upstream on loopback that speaks Chat Completions, Responses and Anthropic Messages, scripted per test.
+ * The route of each request decides the wire its behavior is rendered in.
+ */
 export interface TestUpstream {
-  /** Base URL to configure a provider with: `http://127.0.0.1:PORT/v1`. */
+  /** Base URL for a provider whose paths follow `/v1` (`…/chat/completions`, `…/responses`, `…/messages`): `http://127.0.0.1:PORT/v1`. */
   readonly url: string;
-  /** `http://127.0.0.1:PORT`. */
+  /** `http://127.0.0.1:PORT`: the base URL for the Anthropic SDK, which adds `/v1/messages` itself. */
   readonly origin: string;
   /** The port it listens on. */
   readonly port: number;
@@ -39,13 +42,18 @@ export interface TestUpstream {
   waitForOpenConnections(atMost: number, timeoutMs?: number): Promise<void>;
   /** Resolves once `count` requests have arrived with complete bodies; rejects after `timeoutMs` (default 2000). */
   waitForRequests(count: number, timeoutMs?: number): Promise<RecordedRequest[]>;
-  /** Each behavior answers exactly one later chat/completions or embeddings request, first in first out; then the default applies. */
+  /**
+   * Each behavior answers exactly one later chat/completions, messages, responses or embeddings request, first in first
+   * out; then the default applies. `/models` and `/messages/count_tokens` do not take from the queue.
+   */
   enqueue(...behaviors: Behavior[]): this;
-  /** What chat/completions and embeddings requests get when the queue is empty. */
+  /** What chat/completions, messages, responses and embeddings requests get when the queue is empty. */
   setDefault(behavior: Behavior): this;
   /** What every `GET …/models` gets (for probes); `undefined` goes back to listing the models. */
   onModels(behavior: Behavior | undefined): this;
-  /** Clears the queue, the records and the connection total; default and models behavior back to the sandbox. */
+  /** What every `POST …/messages/count_tokens` gets; `undefined` goes back to counting (`{"input_tokens": N}`). */
+  onCountTokens(behavior: Behavior | undefined): this;
+  /** Clears the queue, the records and the connection total; default, models and count_tokens behaviors back to the sandbox. */
   reset(): this;
   /** Destroys every socket and stops listening. Stalled requests do not delay it. */
   close(): Promise<void>;
@@ -60,8 +68,9 @@ function hostForUrl(host: string): string {
 }
 
 /**
- * Starts an OpenAI-compatible upstream on loopback. Unscripted, it is the deterministic sandbox:
- * chat answers `echo: <last user message>`, embeddings are hash-derived vectors, `/models` lists `options.models`.
+ * Starts the test upstream on loopback. Unscripted, it is the deterministic sandbox: chat completions, messages and
+ * responses answer `echo: <last user message>` in their own wire, count_tokens counts words, embeddings are
+ * hash-derived vectors, `/models` lists `options.models`.
  */
 export async function startTestUpstream(options: TestUpstreamOptions = {}): Promise<TestUpstream> {
   const host = options.host ?? '127.0.0.1';
@@ -69,6 +78,7 @@ export async function startTestUpstream(options: TestUpstreamOptions = {}): Prom
   if (options.defaultBehavior !== undefined) assertBehavior(options.defaultBehavior);
   let defaultBehavior = options.defaultBehavior ?? ECHO;
   let modelsBehavior: Behavior | undefined;
+  let countTokensBehavior: Behavior | undefined;
   const queue: Behavior[] = [];
   const requests: RecordedRequest[] = [];
   const completed = new WeakSet<RecordedRequest>();
@@ -85,6 +95,9 @@ export async function startTestUpstream(options: TestUpstreamOptions = {}): Prom
     const record = recordRequest(request, id);
     requests.push(record);
     response.setHeader('x-request-id', id);
+    const route = matchRoute(record.method, record.path);
+    // Anthropic names its request id `request-id`; the SDK reads it from there.
+    if (route?.wire === 'messages') response.setHeader('request-id', id);
     const exchange = new Exchange(request, response);
     response.once('close', () => {
       if (!response.writableFinished && !exchange.droppedByUpstream && !closing) record.aborted = true;
@@ -94,8 +107,10 @@ export async function startTestUpstream(options: TestUpstreamOptions = {}): Prom
     response.on('error', () => {});
 
     // Decided when the headers arrive, so concurrent requests take queued behaviors in arrival order.
-    const route = matchRoute(record.method, record.path);
-    const behavior = route === undefined ? undefined : route.endpoint === 'models' ? (modelsBehavior ?? ECHO) : (queue.shift() ?? defaultBehavior);
+    let behavior: Behavior | undefined;
+    if (route?.endpoint === 'models') behavior = modelsBehavior ?? ECHO;
+    else if (route?.endpoint === 'countTokens') behavior = countTokensBehavior ?? ECHO;
+    else if (route !== undefined) behavior = queue.shift() ?? defaultBehavior;
 
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -113,7 +128,7 @@ export async function startTestUpstream(options: TestUpstreamOptions = {}): Prom
           exchange.cut();
           return;
         }
-        const answer = testkitError(error instanceof Error ? error.message : String(error));
+        const answer = testkitError(error instanceof Error ? error.message : String(error), route.wire);
         exchange.send(answer.status, answer.headers, answer.body);
       });
     });
@@ -184,12 +199,18 @@ export async function startTestUpstream(options: TestUpstreamOptions = {}): Prom
       modelsBehavior = behavior;
       return this;
     },
+    onCountTokens(behavior) {
+      if (behavior !== undefined) assertBehavior(behavior);
+      countTokensBehavior = behavior;
+      return this;
+    },
     reset() {
       queue.length = 0;
       requests.length = 0;
       totalConnections = 0;
       defaultBehavior = ECHO;
       modelsBehavior = undefined;
+      countTokensBehavior = undefined;
       return this;
     },
     close() {

@@ -102,3 +102,35 @@ export function readUntil(response: IncomingMessage, done: (text: string) => boo
     response.once('error', reject);
   });
 }
+
+/** One server-sent event: its `event:` name (null when the frame has none) and its `data:` text. */
+export interface SseEvent {
+  event: string | null;
+  data: string;
+}
+
+/** Parses SSE text into events, as the official SDKs do: `event:` and `data:` lines, frames split by a blank line. */
+export function sseEvents(text: string): SseEvent[] {
+  return text
+    .split('\n\n')
+    .filter((frame) => frame.trim() !== '')
+    .map((frame) => {
+      let event: string | null = null;
+      const data: string[] = [];
+      for (const line of frame.split('\n')) {
+        if (line.startsWith('event: ')) event = line.slice('event: '.length);
+        else if (line.startsWith('data: ')) data.push(line.slice('data: '.length));
+      }
+      return { event, data: data.join('\n') };
+    });
+}
+
+/** An Anthropic Messages request body. */
+export function messages(content: unknown, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { model: 'claude-sonnet-4-6', max_tokens: 1024, messages: [{ role: 'user', content }], ...extra };
+}
+
+/** An OpenAI Responses request body. */
+export function responsesBody(input: unknown, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { model: 'gpt-5-mini', input, ...extra };
+}

@@ -1,18 +1,17 @@
 import type { ResolvedConfig } from '../config.js';
 import { type ErrorCode, SwitchyardError } from '../errors.js';
 import { applyGenerationSettings } from '../providers/model-params.js';
-import { readBody } from '../providers/openai-provider.js';
 import type { JsonBody, UpstreamResponse, UpstreamTarget } from '../providers/provider.js';
 import { runAttempts, servedHeaders } from '../router/attempts.js';
 import { resolveRoute } from '../router/resolve.js';
-import { computeCost } from '../stream/cost.js';
-import { completionToParts } from '../stream/chunk-parts.js';
-import type { StreamPart, Usage } from '../stream/parts.js';
-import { readParts } from '../stream/read-stream.js';
-import { type ChatEvent, encodeChatEvent } from '../stream/sse-encoder.js';
+import { costStatisticsEvent } from '../stream/cost.js';
+import type { Usage } from '../stream/parts.js';
+import { type Generation, generate, generationParts } from '../router/generate.js';
+import { type ChatEvent, chatErrorEvent, encodeChatEvent } from '../stream/sse-encoder.js';
 import { toSwitchyardError } from '../upstream-errors.js';
-import { recordUsage, type Endpoint, type EndpointContext } from './endpoint-context.js';
-import { isEventStream, SSE_HEADERS } from './openai-endpoints.js';
+import { recordUsage, retryAfterHeader, type Endpoint, type EndpointContext } from './endpoint-context.js';
+import { reserveQuota } from './quota-check.js';
+import { SSE_HEADERS } from './forward.js';
 import type { BodyProblem } from './request-body.js';
 
 /** The numeric codes of the `/api/chat` 400 envelope (SPEC §4; -1, -2, -3 and -10 are fixed there). */
@@ -37,6 +36,8 @@ export const CHAT_ERROR_NUMBERS = {
   missing_api_key: -10,
   /** The app token is missing or wrong. */
   unauthorized: -11,
+  rate_limited: -12,
+  budget_exceeded: -13,
 } as const;
 
 /** A chat message as `/api/chat` accepts it in `messages`. */
@@ -68,11 +69,16 @@ function numberFor(error: SwitchyardError): number {
   return CHAT_ERROR_NUMBERS.invalid_request;
 }
 
+/** The `/api/chat` 400 envelope (SPEC §4): `message` repeats `msg`, for clients that read one or the other. */
+export function chatErrorBody(number: number, error: SwitchyardError): { success: false; code: number; msg: string; message: string; error: { code: string; hint: string } } {
+  return { success: false, code: number, msg: error.message, message: error.message, error: { code: error.code, hint: error.hint } };
+}
+
 function writeInputError(context: EndpointContext, number: number, error: SwitchyardError): void {
   context.log.status = error.status;
   context.log.code = error.code;
-  context.sink.writeHead(error.status, { 'content-type': 'application/json; charset=utf-8' });
-  context.sink.end(JSON.stringify({ success: false, code: number, msg: error.message, error: { code: error.code, hint: error.hint } }));
+  context.sink.writeHead(error.status, { 'content-type': 'application/json; charset=utf-8', ...retryAfterHeader(error) });
+  context.sink.end(JSON.stringify(chatErrorBody(number, error)));
 }
 
 /** Answers an error raised before `/api/chat` began (the app-token check) in the endpoint's own 4xx envelope. */
@@ -114,34 +120,73 @@ function finishFor(reason: string | undefined): 'stop' | 'length' {
 }
 
 /**
- * `POST /api/chat` (SPEC §4): validates before anything streams (400 envelope with numeric codes), tries the
- * candidates, then streams `id`, `route`, `thinking`/`reply`, `costStatistics` and `end`. Upstream failures become
- * an `error` event then `end`, never a silent close.
+ * Where one chat turn's events go: an SSE answer to `POST /api/chat`, or frames on a WebSocket. The turn logic
+ * (validation, routing, failover, limits, events) is written once, against this.
  */
-export const chatEndpoint: Endpoint = async (context) => {
-  const { config } = context.runtime;
+export interface ChatEventSink {
+  /** Aborted when the client goes away or cancels the turn; the upstream call is aborted with it. */
+  readonly signal: AbortSignal;
+  /** The turn is refused before anything streamed: SSE answers the 400 envelope, a socket sends `error` then `end`. */
+  refuse(number: number, error: SwitchyardError): void;
+  /** The commit point, with the routing headers (`X-LLM-Served-By`, `X-LLM-Attempts`): from here on failures are events. */
+  commit(headers: Record<string, string>): void;
+  /** Sends one event; returns a promise only when the client is slower than the upstream (backpressure). */
+  send(event: ChatEvent): Promise<void> | undefined;
+  /** Sends the last event (`end`) and closes the turn. */
+  end(event: Extract<ChatEvent, { type: 'end' }>): void;
+}
+
+/** One chat turn as the turn logic sees it: the request's headers and query (credentials), its log entry and attempts. */
+export type ChatTurnContext = Pick<EndpointContext, 'runtime' | 'headers' | 'query' | 'requestId' | 'log' | 'attempts' | 'reservation'>;
+
+/** The SSE side of `POST /api/chat`: events as `data:` frames on the endpoint's response. */
+function sseEvents(context: EndpointContext): ChatEventSink {
   const { sink } = context;
+  return {
+    signal: sink.signal,
+    refuse: (number, error) => writeInputError(context, number, error),
+    commit: (headers) => sink.writeHead(200, { ...SSE_HEADERS, ...headers }),
+    send: (event) => sink.write(encodeChatEvent(event)),
+    end: (event) => sink.end(encodeChatEvent(event)),
+  };
+}
+
+function refuse(context: ChatTurnContext, events: ChatEventSink, number: number, error: SwitchyardError): void {
+  context.log.status = error.status;
+  context.log.code = error.code;
+  events.refuse(number, error);
+}
+
+/**
+ * One `/api/chat` turn (SPEC §4), whatever carries it: validates before anything streams (a refusal with the numeric
+ * codes), tries the candidates, then sends `id`, `route`, `thinking`/`reply`, `costStatistics` and `end`. Upstream
+ * failures become an `error` event then `end`, never a silent close.
+ */
+export async function runChatTurn(context: ChatTurnContext, turnBody: () => Promise<Record<string, unknown>>, events: ChatEventSink): Promise<void> {
+  const { config } = context.runtime;
   let messages: ChatMessage[];
   let target: UpstreamTarget | undefined;
   let response: UpstreamResponse | undefined;
+  let generation: Generation | undefined;
   let failure: SwitchyardError | undefined;
   let fallbackReason: string | undefined;
   let route;
   try {
-    const body = await context.body();
+    const body = await turnBody();
     const { question } = body;
     if (typeof question !== 'string') throw inputError(CHAT_ERROR_NUMBERS.invalid_question, '`question` must be a string.', 'send {"question": "..."}');
     if (question.trim() === '') throw inputError(CHAT_ERROR_NUMBERS.empty_question, '`question` is empty.', 'ask something');
     const agent = agentFor(config, body.agent);
     const history = parseMessages(body.messages);
     route = resolveRoute(config, { headers: context.headers, query: context.query, requested: body.provider }, { defaultTier: agent.tier });
+    await reserveQuota(context, route, body);
     let system = agent.systemPrompt;
     if (typeof body.language === 'string' && body.language.trim() !== '') system = `${system}\nAnswer in ${body.language.trim().slice(0, 32)}.`.trim();
     messages = [...(system ? [{ role: 'system' as const, content: system }] : []), ...history, { role: 'user', content: question }];
   } catch (error) {
-    if (error instanceof ChatInputError) return writeInputError(context, error.number, error.error);
+    if (error instanceof ChatInputError) return refuse(context, events, error.number, error.error);
     const normalized = toSwitchyardError(error);
-    return writeInputError(context, numberFor(normalized), normalized);
+    return refuse(context, events, numberFor(normalized), normalized);
   }
   context.log.provider = route.provider.id;
   context.log.keySource = route.keySource;
@@ -149,54 +194,53 @@ export const chatEndpoint: Endpoint = async (context) => {
     const outcome = await runAttempts(
       route,
       context.attempts,
-      (t, call) => context.runtime.providerFor(t.route).doChat(t, buildChatRequest(t.model, messages), call),
-      sink.signal,
+      // Built as a Chat Completions request; a provider that speaks another wire gets it translated.
+      (t, call) => generate(context.runtime.providerFor(t.route), t, 'chat', buildChatRequest(t.model, messages), call),
+      events.signal,
       context.runtime,
     );
     target = outcome.target;
-    response = outcome.value;
+    generation = outcome.value;
+    response = generation.response;
     fallbackReason = outcome.fallbackReason;
   } catch (error) {
     failure = toSwitchyardError(error);
   }
-  // A refused X-LLM-Base-Url is bad input, not an upstream failure: the 400 envelope, before anything streams.
-  if (failure?.code === 'base_url_forbidden') return writeInputError(context, CHAT_ERROR_NUMBERS.base_url_forbidden, failure);
-  if (sink.signal.aborted) {
+  // A refused X-LLM-Base-Url is bad input, not an upstream failure: refused before anything streams.
+  if (failure?.code === 'base_url_forbidden') return refuse(context, events, CHAT_ERROR_NUMBERS.base_url_forbidden, failure);
+  if (events.signal.aborted) {
     context.log.clientAborted = true;
     return;
   }
 
   // The commit point: from here on the client has bytes, and failures are events.
   const model = target?.model ?? route.candidates[0] ?? '';
-  const headers: Record<string, string> = target
-    ? { ...SSE_HEADERS, ...servedHeaders(target, context.attempts, fallbackReason) }
-    : { ...SSE_HEADERS, 'x-llm-attempts': String(context.attempts.length) };
+  const headers: Record<string, string> = target ? servedHeaders(target, context.attempts, fallbackReason) : { 'x-llm-attempts': String(context.attempts.length) };
   // After a failover the answer comes from another provider than the route's.
   const served = target?.route ?? route;
   context.log.status = 200;
   context.log.model = model;
   if (fallbackReason !== undefined) context.log.fallbackReason = fallbackReason;
-  sink.writeHead(200, headers);
+  events.commit(headers);
   const heartbeat = setTimeout(function beat() {
-    sink.write(encodeChatEvent({ type: 'heartbeat', ts: Date.now() }));
+    events.send({ type: 'heartbeat', content: '' });
     heartbeat.refresh();
   }, config.heartbeatMs);
   const send = (event: ChatEvent) => {
     heartbeat.refresh();
-    return sink.write(encodeChatEvent(event));
+    return events.send(event);
   };
-  send({ type: 'id', id: context.requestId });
-  send({ type: 'route', provider: served.provider.id, model, cluster: route.cluster, attempts: context.attempts, ...(fallbackReason === undefined ? {} : { fallbackReason }) });
+  send({ type: 'id', content: context.requestId });
+  send({
+    type: 'route',
+    content: { provider: served.provider.id, model, cluster: route.cluster, attempts: context.attempts, ...(fallbackReason === undefined ? {} : { fallbackReason }) },
+  });
 
   let usage: Usage | undefined;
   let finish: string | undefined;
   try {
-    if (response && !failure) {
-      const parts: AsyncIterable<StreamPart> = isEventStream(response)
-        ? readParts(response.body, { provider: served.provider.id, signal: sink.signal })
-        : (async function* () {
-            yield* completionToParts(JSON.parse(await readBody((response as UpstreamResponse).body, config.limits.upstreamBodyBytes)));
-          })();
+    if (generation && !failure) {
+      const parts = generationParts(generation, { provider: served.provider.id, signal: events.signal, limit: config.limits.upstreamBodyBytes });
       for await (const part of parts) {
         let pending: Promise<void> | undefined;
         if (part.type === 'text') pending = send({ type: 'reply', content: part.text });
@@ -211,34 +255,28 @@ export const chatEndpoint: Endpoint = async (context) => {
       }
     }
   } catch (error) {
-    if (!sink.signal.aborted) failure = toSwitchyardError(error, { provider: served.provider.id, cluster: route.cluster, secrets: [route.apiKey, served.apiKey] });
+    if (!events.signal.aborted) failure = toSwitchyardError(error, { provider: served.provider.id, cluster: route.cluster, secrets: [route.apiKey, served.apiKey] });
   } finally {
     clearTimeout(heartbeat);
   }
   // A stream that broke after the commit counts against its provider (a caller's relay is not the provider).
-  if (failure && response && !sink.signal.aborted && served.baseUrlSource === 'provider') context.runtime.health?.reportStreamFailure(served.provider.id, failure);
-  if (sink.signal.aborted) {
+  if (failure && response && !events.signal.aborted && served.baseUrlSource === 'provider') context.runtime.health?.reportStreamFailure(served.provider.id, failure);
+  if (events.signal.aborted) {
     context.log.clientAborted = true;
     response?.body.destroy();
     return;
   }
   recordUsage(context, model, usage);
-  if (usage) {
-    send({
-      type: 'costStatistics',
-      model,
-      input_tokens: usage.input_tokens,
-      output_tokens: usage.output_tokens,
-      total_tokens: usage.total_tokens,
-      total_cost: computeCost(model, usage, config.prices),
-    });
-  }
+  if (usage) send(costStatisticsEvent(model, usage, config.prices));
   if (failure) {
     context.log.streamError = failure.code;
     context.log.code = failure.code;
-    send({ type: 'error', content: failure.message, code: failure.code, hint: failure.hint });
-    sink.end(encodeChatEvent({ type: 'end', finish_reason: failure.code === 'provider_unreachable' ? 'unavailable' : 'error' }));
+    send(chatErrorEvent(failure));
+    events.end({ type: 'end', content: '', finish_reason: failure.code === 'provider_unreachable' ? 'unavailable' : 'error' });
     return;
   }
-  sink.end(encodeChatEvent({ type: 'end', finish_reason: finishFor(finish) }));
-};
+  events.end({ type: 'end', content: '', finish_reason: finishFor(finish) });
+}
+
+/** `POST /api/chat` (SPEC §4): one chat turn answered as `text/event-stream`. */
+export const chatEndpoint: Endpoint = (context) => runChatTurn(context, context.body, sseEvents(context));

@@ -2,14 +2,18 @@ import type { ResolvedConfig } from '../config.js';
 import type { UpstreamDispatcher } from '../dispatch/dispatcher.js';
 import type { SwitchyardError } from '../errors.js';
 import type { RequestLogEntry } from '../request-log.js';
-import type { Provider } from '../providers/provider.js';
+import type { ProviderV2 } from '../providers/provider.js';
 import type { HealthRegistry } from '../reachability/health-registry.js';
 import type { AttemptRecord } from '../router/attempts.js';
 import type { HeaderBag } from '../router/resolve.js';
 import type { Route } from '../router/route.js';
+import type { QuotaGate } from '../state/quotas.js';
+import type { Reservation, SharedState } from '../state/types.js';
 import { computeCost } from '../stream/cost.js';
 import type { Usage } from '../stream/parts.js';
 import type { ResponseSink } from './response-sink.js';
+import type { WireCodec } from '../protocols/codec.js';
+import { toSwitchyardError } from '../upstream-errors.js';
 
 /** What every endpoint shares: the config, the providers and the one way out. */
 export interface SwitchyardRuntime {
@@ -17,7 +21,12 @@ export interface SwitchyardRuntime {
   readonly dispatcher: UpstreamDispatcher;
   /** Breakers, passive health and probes per provider (absent: no breaker, no probes). */
   readonly health?: HealthRegistry | undefined;
-  providerFor(route: Route): Provider;
+  /** Breakers, probes and quota counters beyond one request: in memory, or shared through Redis (SPEC §9). */
+  readonly state?: SharedState | undefined;
+  /** Limits per app token and per caller; absent when none is configured. */
+  readonly quotas?: QuotaGate | undefined;
+  /** The provider a route goes through, as a v2 provider (v1 adapters are wrapped). */
+  providerFor(route: Route): ProviderV2;
 }
 
 /** One request as an endpoint sees it, whatever server it came through. */
@@ -33,23 +42,23 @@ export interface EndpointContext {
   requestId: string;
   log: RequestLogEntry;
   attempts: AttemptRecord[];
+  /** The quota this request holds until it is settled at its end (SPEC §9). */
+  reservation?: Reservation | undefined;
 }
 
 export type { RequestLogEntry };
 
 export type Endpoint = (context: EndpointContext) => Promise<void>;
 
-/** The headers every upstream failure answer carries on `/v1` (OpenAI's conventions). */
-export function errorHeaders(error: SwitchyardError): Record<string, string> {
-  const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
-  if (error.retryAfterMs !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(error.retryAfterMs / 1000)));
-  if (error.upstreamRequestId !== undefined) headers['x-request-id'] = error.upstreamRequestId;
-  if (!error.retryable) headers['x-should-retry'] = 'false';
-  return headers;
+export { errorHeaders } from '../protocols/error-headers.js';
+
+/** `Retry-After` in whole seconds, for an error that says how long to wait. */
+export function retryAfterHeader(error: SwitchyardError): Record<string, string> {
+  return error.retryAfterMs === undefined ? {} : { 'retry-after': String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))) };
 }
 
 /** Puts an answer's usage and cost on the request's log entry, where request-level consumers read it. */
-export function recordUsage(context: EndpointContext, model: string, usage: Usage | undefined): void {
+export function recordUsage(context: Pick<EndpointContext, 'log' | 'runtime'>, model: string, usage: Usage | undefined): void {
   if (!usage) return;
   const { log } = context;
   log.inputTokens = usage.input_tokens;
@@ -57,4 +66,15 @@ export function recordUsage(context: EndpointContext, model: string, usage: Usag
   if (usage.cached_tokens !== undefined) log.cachedTokens = usage.cached_tokens;
   if (usage.reasoning_tokens !== undefined) log.reasoningTokens = usage.reasoning_tokens;
   log.cost = computeCost(model, usage, context.runtime.config.prices);
+}
+
+/** Answers an error before the commit, in the envelope of a wire (`/v1` endpoints). */
+export function writeWireError(context: EndpointContext, codec: WireCodec, thrown: unknown): void {
+  const error = toSwitchyardError(thrown);
+  context.log.status = error.status;
+  context.log.code = error.code;
+  const answer = codec.errorAnswer(error);
+  if (context.attempts.length > 0) answer.headers['x-llm-attempts'] = String(context.attempts.length);
+  context.sink.writeHead(answer.status, answer.headers);
+  context.sink.end(answer.body);
 }

@@ -1,45 +1,23 @@
-import type { Readable } from 'node:stream';
+import { z } from 'zod';
 import { SwitchyardError } from '../errors.js';
-import { readBody, readBodyBytes } from '../providers/openai-provider.js';
+import { checkWith } from '../protocols/validation.js';
+import { readBody } from '../providers/openai-provider.js';
 import type { CallOptions, JsonBody, UpstreamResponse, UpstreamTarget } from '../providers/provider.js';
 import { routeAllowedByPolicy } from '../reachability/policy.js';
-import { runAttempts, servedHeaders } from '../router/attempts.js';
+import { runAttempts } from '../router/attempts.js';
 import { resolveRoute } from '../router/resolve.js';
 import type { Route } from '../router/route.js';
-import { createPassthroughObserver } from '../stream/passthrough-observer.js';
-import { DONE_FRAME, encodeOpenAIErrorFrame, openAIErrorBody, PING_COMMENT } from '../stream/sse-encoder.js';
-import { toSwitchyardError } from '../upstream-errors.js';
-import { usageOfJsonBytes } from '../stream/chunk-parts.js';
-import { errorHeaders, recordUsage, type Endpoint, type EndpointContext } from './endpoint-context.js';
+import { type Endpoint, type EndpointContext, writeWireError } from './endpoint-context.js';
+import { chatCodec } from '../protocols/chat/index.js';
+import { forwardWhole } from './forward.js';
+import { reserveQuota } from './quota-check.js';
 
-/** The SSE headers of SPEC §4: never cached, never transformed (compression middleware skips them), never buffered. */
-export const SSE_HEADERS: Readonly<Record<string, string>> = {
-  'content-type': 'text/event-stream; charset=utf-8',
-  'cache-control': 'no-cache, no-transform',
-  'x-accel-buffering': 'no',
-  connection: 'keep-alive',
-};
+export { SSE_HEADERS } from './forward.js';
+export { isEventStream } from '../router/generate.js';
 
 /** Answers with an error in OpenAI's envelope plus `hint` (SPEC §4). */
 export function writeOpenAIError(context: EndpointContext, thrown: unknown): void {
-  const error = toSwitchyardError(thrown);
-  context.log.status = error.status;
-  context.log.code = error.code;
-  const headers = errorHeaders(error);
-  if (context.attempts.length > 0) headers['x-llm-attempts'] = String(context.attempts.length);
-  context.sink.writeHead(error.status, headers);
-  context.sink.end(JSON.stringify(openAIErrorBody(error)));
-}
-
-function upstreamRequestId(response: UpstreamResponse): string | undefined {
-  const id = response.headers['x-request-id'];
-  return Array.isArray(id) ? id[0] : id;
-}
-
-/** Whether an upstream answered with SSE (some ignore `stream: true` and answer JSON). */
-export function isEventStream(response: UpstreamResponse): boolean {
-  const type = response.headers['content-type'];
-  return typeof type === 'string' && type.includes('text/event-stream');
+  writeWireError(context, chatCodec, thrown);
 }
 
 async function routeAndCall(
@@ -51,6 +29,7 @@ async function routeAndCall(
   const route = resolveRoute(context.runtime.config, { headers: context.headers, query: context.query, requested: body.model }, { defaultTier });
   context.log.keySource = route.keySource;
   context.log.provider = route.provider.id;
+  await reserveQuota(context, route, body);
   const signal = context.sink.signal;
   const outcome = await runAttempts(
     route,
@@ -68,120 +47,15 @@ async function routeAndCall(
   return { route, target: outcome.target, response: outcome.value, body, fallbackReason: outcome.fallbackReason };
 }
 
-/** Sends a non-streamed upstream answer on, as bytes. */
-async function forwardWhole(context: EndpointContext, target: UpstreamTarget, response: UpstreamResponse, fallbackReason?: string): Promise<void> {
-  // Passed on as the bytes that came: no decoding, no re-encoding.
-  const bytes = await readBodyBytes(response.body, context.runtime.config.limits.upstreamBodyBytes);
-  const headers: Record<string, string> = {
-    'content-type': 'application/json; charset=utf-8',
-    ...servedHeaders(target, context.attempts, fallbackReason),
-  };
-  const requestId = upstreamRequestId(response);
-  if (requestId) headers['x-request-id'] = requestId;
-  context.log.status = 200;
-  if (fallbackReason !== undefined) context.log.fallbackReason = fallbackReason;
-  recordUsage(context, target.model, usageOfJsonBytes(bytes));
-  context.sink.writeHead(200, headers);
-  context.sink.end(bytes);
-}
-
-/**
- * Feeds every chunk of `body` to `onChunk`, pausing while the promise it returns (backpressure) is pending.
- * Resolves at the end of the body; rejects with its error, or when it closes before its end. Plain events rather
- * than `for await`: this runs once per frame of every stream, and the async iterator costs a few per cent there.
- */
-function pump(body: Readable, onChunk: (chunk: Buffer) => Promise<void> | undefined): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const resume = () => body.resume();
-    const onData = (chunk: Buffer) => {
-      const pending = onChunk(chunk);
-      if (pending) {
-        body.pause();
-        void pending.then(resume);
-      }
-    };
-    const settle = (error?: unknown) => {
-      body.off('data', onData);
-      body.off('end', onEnd);
-      body.off('error', onError);
-      body.off('close', onClose);
-      if (error === undefined) resolve();
-      else reject(error);
-    };
-    const onEnd = () => settle();
-    const onError = (error: unknown) => settle(error ?? new Error('The upstream stream failed.'));
-    const onClose = () => settle(new Error('The upstream stream closed before its end.'));
-    body.on('data', onData);
-    body.once('end', onEnd);
-    body.once('error', onError);
-    body.once('close', onClose);
-  });
-}
-
-/**
- * Forwards an upstream SSE stream as bytes, watching only for usage, errors and the end. After the commit point a
- * failure becomes an error frame with no `[DONE]`: a client never mistakes a broken stream for a finished one.
- */
-async function forwardStream(context: EndpointContext, target: UpstreamTarget, response: UpstreamResponse, fallbackReason?: string): Promise<void> {
-  const { sink } = context;
-  const headers: Record<string, string> = { ...SSE_HEADERS, ...servedHeaders(target, context.attempts, fallbackReason) };
-  const requestId = upstreamRequestId(response);
-  if (requestId) headers['x-request-id'] = requestId;
-  context.log.status = 200;
-  if (fallbackReason !== undefined) context.log.fallbackReason = fallbackReason;
-  sink.writeHead(200, headers);
-  const observer = createPassthroughObserver();
-  const ping = setTimeout(function sendPing() {
-    sink.write(PING_COMMENT);
-    ping.refresh();
-  }, context.runtime.config.heartbeatMs);
-  let failure: SwitchyardError | undefined;
-  try {
-    await pump(response.body, (chunk) => {
-      observer.push(chunk);
-      ping.refresh();
-      return sink.write(chunk);
-    });
-    observer.end();
-    if (observer.error) failure = observer.error;
-    else if (!observer.complete) failure = new SwitchyardError('upstream_error', 'The upstream stream ended before it finished.', { provider: target.route.provider.id });
-  } catch (thrown) {
-    if (!sink.signal.aborted) failure = toSwitchyardError(thrown, { provider: target.route.provider.id, cluster: target.route.cluster, secrets: [target.route.apiKey] });
-  } finally {
-    clearTimeout(ping);
-  }
-  recordUsage(context, target.model, observer.usage);
-  if (sink.signal.aborted) {
-    context.log.clientAborted = true;
-    response.body.destroy();
-    return;
-  }
-  if (failure) {
-    context.log.streamError = failure.code;
-    // A stream that broke after the commit counts against its provider (a caller's relay is not the provider).
-    if (target.route.baseUrlSource === 'provider') context.runtime.health?.reportStreamFailure(target.route.provider.id, failure);
-    // The observer saw the upstream's own error frame go by already; add ours only when the upstream sent none.
-    sink.end(observer.error ? undefined : encodeOpenAIErrorFrame(failure));
-    return;
-  }
-  sink.end(observer.sawDone ? undefined : DONE_FRAME);
-}
-
-/** `POST /v1/chat/completions`: OpenAI-compatible, tiers and aliases resolved in `model`, frames passed through. */
-export const chatCompletionsEndpoint: Endpoint = async (context) => {
-  try {
-    const { target, response, body, fallbackReason } = await routeAndCall(context, 'general', (t, b, o) => context.runtime.providerFor(t.route).doChat(t, b, o));
-    if (body.stream === true && isEventStream(response)) await forwardStream(context, target, response, fallbackReason);
-    else await forwardWhole(context, target, response, fallbackReason);
-  } catch (error) {
-    if (context.sink.committed) throw error;
-    writeOpenAIError(context, error);
-  }
-};
+const embeddingInput = z.union([z.string(), z.array(z.string()).min(1), z.array(z.number()).min(1), z.array(z.array(z.number()).min(1)).min(1)], {
+  error: 'is required: a string, an array of strings, or token arrays',
+});
+const embeddingsSchema = z.looseObject({ input: embeddingInput });
 
 /** `POST /v1/embeddings`: the `embedding` tier by default. */
 export const embeddingsEndpoint: Endpoint = async (context) => {
   try {
+    checkWith(embeddingsSchema, await context.body(), 'send {"model": "...", "input": "text to embed"}');
     const { target, response, fallbackReason } = await routeAndCall(context, 'embedding', (t, b, o) => context.runtime.providerFor(t.route).doEmbed(t, b, o));
     await forwardWhole(context, target, response, fallbackReason);
   } catch (error) {

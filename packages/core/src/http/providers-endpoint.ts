@@ -2,6 +2,7 @@ import type { ResolvedConfig } from '../config.js';
 import type { BreakerState } from '../reachability/circuit-breaker.js';
 import type { HealthRegistry } from '../reachability/health-registry.js';
 import type { ProbeStatus, ProbeStep } from '../reachability/probe.js';
+import type { SharingMode, StateStatus, StateStore } from '../state/types.js';
 import type { Endpoint } from './endpoint-context.js';
 
 /** The last probe of a provider, as `GET /api/providers` shows it. */
@@ -63,6 +64,22 @@ export interface ProviderStatus {
   serverKey: boolean;
 }
 
+/** The instance's shared state, as `GET /api/providers` shows it: `alone` says it serves on its own state. */
+export interface StateView {
+  store: StateStore;
+  mode: SharingMode;
+  instance: string;
+  /** ISO time of the last change of mode. */
+  since: string;
+  reason: string | null;
+  peers: number;
+}
+
+/** The shared state's standing for `GET /api/providers` (SPEC §9). */
+export function stateView(status: StateStatus): StateView {
+  return { store: status.store, mode: status.mode, instance: status.instanceId, since: new Date(status.since).toISOString(), reason: status.reason ?? null, peers: status.peers };
+}
+
 const CLOSED: BreakerView = { state: 'closed', consecutiveFailures: 0, openedAt: null, retryAt: null };
 
 const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
@@ -102,8 +119,9 @@ export function providerStatuses(config: ResolvedConfig, health?: HealthRegistry
 
 /** `GET /api/providers` (SPEC §4). */
 export const providersEndpoint: Endpoint = async (context) => {
-  const { config, health } = context.runtime;
+  const { config, health, state } = context.runtime;
   context.log.status = 200;
   context.sink.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
-  context.sink.end(JSON.stringify({ cluster: config.cluster, defaultProviders: config.defaultProviders, providers: providerStatuses(config, health) }));
+  const shared = state ? { state: stateView(state.status()) } : {};
+  context.sink.end(JSON.stringify({ cluster: config.cluster, defaultProviders: config.defaultProviders, ...shared, providers: providerStatuses(config, health) }));
 };

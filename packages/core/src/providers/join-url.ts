@@ -8,7 +8,7 @@ export interface Endpoint {
   auth: 'bearer' | 'api-key' | 'none';
 }
 
-const ENDPOINT_SUFFIXES = ['/chat/completions', '/embeddings', '/models'];
+const ENDPOINT_SUFFIXES = ['/chat/completions', '/embeddings', '/models', '/responses', '/messages'];
 
 /**
  * Joins a base URL and an endpoint path (`chat/completions`) without `/v1/v1` or `//`, keeping the base's query,

@@ -39,6 +39,21 @@ export interface CircuitBreaker {
   reportBrokenAnswer(): void;
   /** The state right now. */
   snapshot(): BreakerSnapshot;
+  /**
+   * Takes on a state another instance published (SPEC §9): open with its times, or closed. Calls no hook: the
+   * change came from elsewhere and must not be published again.
+   */
+  adopt(remote: RemoteBreakerState): void;
+  /** The half-open trial this permit stood for runs on another instance: keep the slot taken for `forMs`. */
+  yieldTrial(permit: BreakerPermit, forMs: number): void;
+}
+
+/** A breaker state as another instance shares it: open (with when it opened and lets a trial through) or closed. */
+export interface RemoteBreakerState {
+  open: boolean;
+  openedAt?: number | undefined;
+  retryAt?: number | undefined;
+  consecutiveFailures: number;
 }
 
 /** A breaker's thresholds, and hooks for the registry and tests. */
@@ -47,6 +62,8 @@ export interface CircuitBreakerOptions extends BreakerOptions {
   trialTimeoutMs: number;
   /** Called when the circuit opens (to schedule a half-open probe). */
   onOpen?: (retryAt: number) => void;
+  /** Called when an open circuit closes again (a trial, or a late answer, succeeded). */
+  onClose?: () => void;
   /** The clock, for tests. */
   now?: () => number;
 }
@@ -60,17 +77,21 @@ export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBre
   /** The failure run the last success reset, for `reportBrokenAnswer`. */
   let resetFrom = 0;
   let openedAt: number | undefined;
-  let trialSince: number | undefined;
+  /** When an open circuit lets a trial through (another instance's cooldown may differ from ours). */
+  let retryAt = 0;
+  /** While set and in the future, the half-open trial is out (here, or on another instance). */
+  let trialUntil: number | undefined;
 
   const state = (): BreakerState => {
     if (openedAt === undefined) return 'closed';
-    return now() < openedAt + options.cooldownMs ? 'open' : 'half_open';
+    return now() < retryAt ? 'open' : 'half_open';
   };
-  const trialFree = () => trialSince === undefined || now() - trialSince > options.trialTimeoutMs;
+  const trialFree = () => trialUntil === undefined || now() > trialUntil;
   const open = () => {
     openedAt = now();
-    trialSince = undefined;
-    options.onOpen?.(openedAt + options.cooldownMs);
+    retryAt = openedAt + options.cooldownMs;
+    trialUntil = undefined;
+    options.onOpen?.(retryAt);
   };
 
   return {
@@ -78,7 +99,7 @@ export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBre
       const current = state();
       if (current === 'closed') return REGULAR;
       if (current === 'open' || !trialFree()) return undefined;
-      trialSince = now();
+      trialUntil = now() + options.trialTimeoutMs;
       return { trial: true };
     },
     wouldAdmit() {
@@ -86,13 +107,15 @@ export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBre
       return current === 'closed' || (current === 'half_open' && trialFree());
     },
     report(permit, outcome) {
-      if (permit?.trial) trialSince = undefined;
+      if (permit?.trial) trialUntil = undefined;
       if (outcome === 'neutral') return;
       if (outcome === 'success') {
         // Any answer proves the provider can be reached: a trial's, or a late one from before the circuit opened.
         resetFrom = failures;
         failures = 0;
+        const wasOpen = openedAt !== undefined;
         openedAt = undefined;
+        if (wasOpen) options.onClose?.();
         return;
       }
       failures += 1;
@@ -109,8 +132,22 @@ export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBre
         state: current,
         consecutiveFailures: failures,
         openedAt,
-        retryAt: current === 'open' && openedAt !== undefined ? openedAt + options.cooldownMs : undefined,
+        retryAt: current === 'open' ? retryAt : undefined,
       };
+    },
+    adopt(remote) {
+      trialUntil = undefined;
+      failures = remote.consecutiveFailures;
+      resetFrom = 0;
+      if (!remote.open) {
+        openedAt = undefined;
+        return;
+      }
+      openedAt = remote.openedAt ?? now();
+      retryAt = remote.retryAt ?? openedAt + options.cooldownMs;
+    },
+    yieldTrial(permit, forMs) {
+      if (permit.trial) trialUntil = now() + Math.max(0, forMs);
     },
   };
 }

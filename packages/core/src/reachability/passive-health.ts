@@ -19,6 +19,8 @@ export function healthOutcome(error: SwitchyardError): CallOutcome {
       // No status: the connection broke (retryable) or the call was cancelled (not).
       return error.retryable ? 'failure' : 'neutral';
     default:
+      // A request refused before it left (a translation the target cannot carry) says nothing about the provider.
+      if (error.code === 'invalid_request' && error.upstreamStatus === undefined) return 'neutral';
       return ANSWERED.has(error.code) ? 'success' : 'neutral';
   }
 }

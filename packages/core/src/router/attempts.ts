@@ -102,7 +102,9 @@ async function runLeg<T>(route: Route, attempts: AttemptRecord[], run: Run<T>, s
   for (let i = 0; i < candidates.length; i++) {
     const target: UpstreamTarget = { route, model: candidates[i] as string };
     for (let retry = 0; ; retry++) {
-      const permit = health?.acquire(provider.id);
+      let permit = health?.acquire(provider.id);
+      // Only a shared breaker's half-open trial is claimed asynchronously; the hot path stays synchronous.
+      if (permit instanceof Promise) permit = await permit;
       // The circuit opened under this very request: its own last error says more than "circuit open".
       if (health && !permit) throw last ?? circuitOpenError(health, provider.id);
       let error: SwitchyardError;

@@ -12,7 +12,7 @@ const DEEPSEEK_KEY = 'sk-operator-deepseek-0005';
 const CALLER_KEY = 'sk-caller-0006';
 const RELAY = 'https://relay.example.com/v1';
 
-const ALL_BUILTIN = ['openai', 'gemini', 'dashscope', 'volcengine'];
+const ALL_BUILTIN = ['openai', 'anthropic', 'gemini', 'deepseek', 'dashscope', 'volcengine'];
 
 /** Configurations the cases run against, built once. */
 const configs = {
@@ -35,7 +35,7 @@ const configs = {
   /** An operator-added OpenAI-compatible provider, a keyless local one, and tier overrides on built-ins. */
   extended: resolveConfig({
     providers: {
-      deepseek: {
+      moonshot: {
         label: 'DeepSeek',
         baseUrl: 'https://api.deepseek.com/v1',
         clusters: ['global', 'cn'],
@@ -51,8 +51,8 @@ const configs = {
   /** Only the operator's provider, made the default. */
   onlyDeepseek: resolveConfig({
     builtinProviders: false,
-    providers: { deepseek: { baseUrl: 'https://api.deepseek.com/v1', clusters: ['global'], apiKey: DEEPSEEK_KEY, tiers: { general: ['deepseek-chat'] } } },
-    defaultProviders: ['deepseek'],
+    providers: { moonshot: { baseUrl: 'https://api.deepseek.com/v1', clusters: ['global'], apiKey: DEEPSEEK_KEY, tiers: { general: ['deepseek-chat'] } } },
+    defaultProviders: ['moonshot'],
   }),
 } satisfies Record<string, ResolvedConfig>;
 
@@ -129,16 +129,16 @@ describe('resolveRoute: X-LLM-Provider (SPEC §2)', () => {
     { name: 'array value: the first one counts', config: 'globalKeys', headers: { 'x-llm-provider': ['gemini', 'openai'] }, route: { provider: 'gemini' } },
     { name: 'empty array: as if absent', config: 'globalKeys', headers: { 'x-llm-provider': [] }, route: { provider: 'openai' } },
     { name: 'blank value: as if absent', config: 'globalKeys', headers: { 'x-llm-provider': '   ' }, route: { provider: 'openai' } },
-    { name: 'operator-added provider, any case', config: 'extended', headers: { 'x-llm-provider': 'DeepSeek' }, route: { provider: 'deepseek', apiKey: DEEPSEEK_KEY } },
-    { name: 'unknown id', config: 'globalKeys', headers: { 'x-llm-provider': 'anthropic' }, error: { code: 'unknown_provider', message: /"anthropic"/ } },
+    { name: 'operator-added provider, any case', config: 'extended', headers: { 'x-llm-provider': 'MoonShot' }, route: { provider: 'moonshot', apiKey: DEEPSEEK_KEY } },
+    { name: 'unknown id', config: 'globalKeys', headers: { 'x-llm-provider': 'mistral' }, error: { code: 'unknown_provider', message: /"mistral"/ } },
     { name: 'unknown id, even with a caller key', config: 'globalBare', headers: { 'x-llm-provider': 'mistral', 'x-llm-api-key': CALLER_KEY }, error: { code: 'unknown_provider' } },
-    { name: 'built-in id switched off', config: 'onlyDeepseek', headers: { 'x-llm-provider': 'openai' }, error: { code: 'unknown_provider', message: /deepseek/ } },
+    { name: 'built-in id switched off', config: 'onlyDeepseek', headers: { 'x-llm-provider': 'openai' }, error: { code: 'unknown_provider', message: /moonshot/ } },
   ]);
 
   it('lists the valid ids in the unknown_provider error', () => {
     const error = caught(() => resolveRoute(configs.extended, { headers: { 'x-llm-provider': 'nope' } }));
-    expect(error.details).toEqual({ providers: [...ALL_BUILTIN, 'deepseek', 'local'] });
-    for (const id of [...ALL_BUILTIN, 'deepseek', 'local']) {
+    expect(error.details).toEqual({ providers: [...ALL_BUILTIN, 'moonshot', 'local'] });
+    for (const id of [...ALL_BUILTIN, 'moonshot', 'local']) {
       expect(error.message).toContain(id);
       expect(error.hint).toContain(id);
     }
@@ -171,7 +171,7 @@ describe('resolveRoute: provider/model in the model (SPEC §2)', () => {
     { name: 'prefix is case-insensitive', config: 'globalKeys', requested: 'OpenAI/expert', route: { provider: 'openai', kind: 'tier', candidates: ['gpt-5-pro', 'o3-pro'] } },
     { name: 'alias after the prefix', config: 'cnKeys', requested: 'volcengine/豆包', route: { provider: 'volcengine', kind: 'alias', tier: 'general', candidates: ['doubao-seed-2-0-lite-260428'] } },
     { name: 'only the first slash splits', config: 'globalKeys', requested: 'dashscope/qwen/qwen3-max', route: { provider: 'dashscope', kind: 'model', candidates: ['qwen/qwen3-max'] } },
-    { name: 'operator-added provider prefix', config: 'extended', requested: 'deepseek/R1', route: { provider: 'deepseek', kind: 'alias', tier: 'expert', candidates: ['deepseek-reasoner'] } },
+    { name: 'operator-added provider prefix', config: 'extended', requested: 'moonshot/R1', route: { provider: 'moonshot', kind: 'alias', tier: 'expert', candidates: ['deepseek-reasoner'] } },
     {
       name: 'ignored when the header is sent: the whole string is the model id',
       config: 'globalKeys',
@@ -318,7 +318,7 @@ describe('resolveRoute: default provider per cluster (SPEC §3)', () => {
     { name: 'cn: caller key, no operator key', config: 'cnBare', headers: { 'x-llm-api-key': CALLER_KEY }, route: { provider: 'dashscope', keySource: 'caller' } },
     { name: 'cn: no key at all', config: 'cnBare', error: { code: 'missing_api_key', provider: 'dashscope' } },
     { name: 'cn: an alias of the fallback default', config: 'cnArkOnly', requested: '豆包', route: { provider: 'volcengine', kind: 'alias' } },
-    { name: 'operator-chosen default provider', config: 'onlyDeepseek', route: { provider: 'deepseek', candidates: ['deepseek-chat'], apiKey: DEEPSEEK_KEY } },
+    { name: 'operator-chosen default provider', config: 'onlyDeepseek', route: { provider: 'moonshot', candidates: ['deepseek-chat'], apiKey: DEEPSEEK_KEY } },
   ]);
 });
 
@@ -351,7 +351,7 @@ describe('resolveRoute: base URLs (SPEC §2, §3)', () => {
     { name: 'dashscope on global: the international endpoint', config: 'globalKeys', headers: { 'x-llm-provider': 'dashscope' }, route: { baseUrl: 'https://dashscope-intl.aliyuncs.com/compatible-mode/v1' } },
     { name: 'dashscope on cn: the China endpoint', config: 'cnKeys', headers: { 'x-llm-provider': 'dashscope' }, route: { baseUrl: 'https://dashscope.aliyuncs.com/compatible-mode/v1' } },
     { name: 'volcengine base URL', config: 'cnKeys', headers: { 'x-llm-provider': 'volcengine' }, route: { baseUrl: 'https://ark.cn-beijing.volces.com/api/v3' } },
-    { name: 'operator-added provider base URL', config: 'extended', headers: { 'x-llm-provider': 'deepseek' }, route: { baseUrl: 'https://api.deepseek.com/v1', baseUrlSource: 'provider' } },
+    { name: 'operator-added provider base URL', config: 'extended', headers: { 'x-llm-provider': 'moonshot' }, route: { baseUrl: 'https://api.deepseek.com/v1', baseUrlSource: 'provider' } },
     {
       name: 'X-LLM-Base-Url with a caller key',
       config: 'globalKeys',
@@ -433,11 +433,11 @@ describe('resolveRoute: query credentials (upgrade requests only, opt-in)', () =
 
 describe('resolveRoute: operator-added providers and tier overrides', () => {
   run([
-    { name: 'own tier', config: 'extended', headers: { 'x-llm-provider': 'deepseek' }, requested: 'expert', route: { provider: 'deepseek', kind: 'tier', candidates: ['deepseek-reasoner'] } },
-    { name: 'own default tier', config: 'extended', headers: { 'x-llm-provider': 'deepseek' }, route: { tier: 'general', candidates: ['deepseek-chat'] } },
-    { name: 'alias to a tier, any case', config: 'extended', headers: { 'x-llm-provider': 'deepseek' }, requested: 'r1', route: { name: 'R1', kind: 'alias', tier: 'expert', candidates: ['deepseek-reasoner'] } },
-    { name: 'alias to a model id', config: 'extended', headers: { 'x-llm-provider': 'deepseek' }, requested: 'V3', route: { kind: 'alias', tier: undefined, candidates: ['deepseek-chat'] } },
-    { name: 'built-in aliases do not leak into it', config: 'extended', headers: { 'x-llm-provider': 'deepseek' }, requested: 'DeepSeekFlash', route: { kind: 'model', candidates: ['DeepSeekFlash'] } },
+    { name: 'own tier', config: 'extended', headers: { 'x-llm-provider': 'moonshot' }, requested: 'expert', route: { provider: 'moonshot', kind: 'tier', candidates: ['deepseek-reasoner'] } },
+    { name: 'own default tier', config: 'extended', headers: { 'x-llm-provider': 'moonshot' }, route: { tier: 'general', candidates: ['deepseek-chat'] } },
+    { name: 'alias to a tier, any case', config: 'extended', headers: { 'x-llm-provider': 'moonshot' }, requested: 'r1', route: { name: 'R1', kind: 'alias', tier: 'expert', candidates: ['deepseek-reasoner'] } },
+    { name: 'alias to a model id', config: 'extended', headers: { 'x-llm-provider': 'moonshot' }, requested: 'V3', route: { kind: 'alias', tier: undefined, candidates: ['deepseek-chat'] } },
+    { name: 'built-in aliases do not leak into it', config: 'extended', headers: { 'x-llm-provider': 'moonshot' }, requested: 'DeepSeekFlash', route: { kind: 'model', candidates: ['DeepSeekFlash'] } },
     { name: 'an operator tier replaces the default tier', config: 'extended', requested: 'general', route: { provider: 'openai', candidates: ['gpt-4.1', 'gpt-4.1-mini'] } },
     { name: 'other default tiers stay', config: 'extended', requested: 'expert', route: { provider: 'openai', candidates: ['gpt-5-pro', 'o3-pro'] } },
     { name: 'aliases follow an overridden tier', config: 'extended', headers: { 'x-llm-provider': 'dashscope' }, requested: 'DeepSeekFlash', route: { kind: 'alias', tier: 'general', candidates: ['qwen-plus'] } },

@@ -83,6 +83,16 @@ export function toUsage(raw: unknown): Usage | undefined {
   const output = count(raw.completion_tokens) ?? count(raw.output_tokens);
   const total = count(raw.total_tokens);
   if (input === undefined && output === undefined && total === undefined) return undefined;
+  // Anthropic's input_tokens leaves cache reads and writes out; Usage counts every input token.
+  const cacheRead = count(raw.cache_read_input_tokens);
+  const cacheWrite = count(raw.cache_creation_input_tokens);
+  if (cacheRead !== undefined || cacheWrite !== undefined) {
+    const all = (input ?? 0) + (cacheRead ?? 0) + (cacheWrite ?? 0);
+    const anthropic: Usage = { input_tokens: all, output_tokens: output ?? 0, total_tokens: all + (output ?? 0) };
+    if (cacheRead !== undefined) anthropic.cached_tokens = cacheRead;
+    if (cacheWrite !== undefined) anthropic.cache_write_tokens = cacheWrite;
+    return anthropic;
+  }
   const usage: Usage = {
     input_tokens: input ?? 0,
     output_tokens: output ?? 0,
@@ -97,6 +107,8 @@ export function toUsage(raw: unknown): Usage | undefined {
   const inputDetails = raw.prompt_tokens_details ?? raw.input_tokens_details;
   const cached = (isObject(inputDetails) ? count(inputDetails.cached_tokens) : undefined) ?? count(raw.prompt_cache_hit_tokens);
   if (cached !== undefined) usage.cached_tokens = cached;
+  const cacheWritten = isObject(inputDetails) ? count(inputDetails.cache_write_tokens) : undefined;
+  if (cacheWritten !== undefined) usage.cache_write_tokens = cacheWritten;
   return usage;
 }
 

@@ -38,18 +38,27 @@ describe('computeCost', () => {
 });
 
 describe('costStatisticsEvent', () => {
-  it('reports the tokens as the upstream did, with the cost', () => {
+  it('reports the tokens as the upstream did, with the cost, in the event content', () => {
     expect(costStatisticsEvent('grok-3-mini', { ...usage(12, 1, 303), reasoning_tokens: 290 }, prices)).toEqual({
       type: 'costStatistics',
-      model: 'grok-3-mini',
-      input_tokens: 12,
-      output_tokens: 1,
-      total_tokens: 303,
-      total_cost: 0.0001491,
+      content: {
+        model: 'grok-3-mini',
+        input_tokens: 12,
+        output_tokens: 1,
+        total_tokens: 303,
+        total_cost: 0.0001491,
+        thought_tokens: 290,
+      },
     });
   });
 
+  it('carries cache reads as cache_read_tokens, and leaves out counts the upstream did not report', () => {
+    const event = costStatisticsEvent('gpt-5', { ...usage(2000, 10, 2010), cached_tokens: 1920 }, prices);
+    expect(event.content).toEqual({ model: 'gpt-5', input_tokens: 2000, output_tokens: 10, total_tokens: 2010, total_cost: computeCost('gpt-5', usage(2000, 10, 2010), prices), cache_read_tokens: 1920 });
+    expect(Object.keys(costStatisticsEvent('gpt-5', usage(1, 2, 3), prices).content)).toEqual(['model', 'input_tokens', 'output_tokens', 'total_tokens', 'total_cost']);
+  });
+
   it('gives total_cost null for an unpriced model', () => {
-    expect(costStatisticsEvent('deepseek-v4-pro', usage(17, 47, 64), prices).total_cost).toBeNull();
+    expect(costStatisticsEvent('deepseek-v4-pro', usage(17, 47, 64), prices).content.total_cost).toBeNull();
   });
 });

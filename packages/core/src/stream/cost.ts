@@ -2,7 +2,7 @@
  * The cost of an answer in USD, from its usage and a price table, for the `costStatistics` event.
  */
 import type { Usage } from './parts.js';
-import type { ChatEvent } from './sse-encoder.js';
+import type { ChatCostContent, ChatEvent } from './sse-encoder.js';
 
 /** Prices in USD per million tokens, by model id. */
 export type PriceTable = Readonly<
@@ -39,18 +39,16 @@ export function computeCost(model: string, usage: Usage, prices: PriceTable): nu
   return Math.round(cost * 1e8) / 1e8;
 }
 
-/** The `costStatistics` event: token counts as reported, and the cost (null for an unpriced model). */
-export function costStatisticsEvent(
-  model: string,
-  usage: Usage,
-  prices: PriceTable,
-): Extract<ChatEvent, { type: 'costStatistics' }> {
-  return {
-    type: 'costStatistics',
+/** The `costStatistics` event: token counts as reported (reasoning and cache reads when known), and the cost (null for an unpriced model). */
+export function costStatisticsEvent(model: string, usage: Usage, prices: PriceTable): Extract<ChatEvent, { type: 'costStatistics' }> {
+  const content: ChatCostContent = {
     model,
     input_tokens: usage.input_tokens,
     output_tokens: usage.output_tokens,
     total_tokens: usage.total_tokens,
     total_cost: computeCost(model, usage, prices),
   };
+  if (usage.reasoning_tokens !== undefined) content.thought_tokens = usage.reasoning_tokens;
+  if (usage.cached_tokens !== undefined) content.cache_read_tokens = usage.cached_tokens;
+  return { type: 'costStatistics', content };
 }

@@ -1,4 +1,9 @@
-/** Token counts, as the upstream reported them. */
+import type { SwitchyardError } from '../errors.js';
+
+/**
+ * Token counts, as the upstream reported them, in one convention whatever the wire: `input_tokens` counts every input
+ * token (cache reads and writes included, as OpenAI counts them; Anthropic's own `input_tokens` leaves them out).
+ */
 export interface Usage {
   /** Tokens of the request. */
   input_tokens: number;
@@ -10,54 +15,27 @@ export interface Usage {
   reasoning_tokens?: number;
   /** Input tokens read from the provider's prompt cache (part of `input_tokens`), when reported. */
   cached_tokens?: number;
+  /** Input tokens written to the provider's prompt cache (part of `input_tokens`), when reported. */
+  cache_write_tokens?: number;
 }
 
-/** Why an answer ended: the upstream's reason, or the gateway's own `error` / `unavailable`. */
+/** Why an answer ended, in Chat Completions' words (`tool_calls` when it asks for tools); the gateway adds `error` and `unavailable`. */
 export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter' | 'error' | 'unavailable' | (string & {});
 
-/** One normalized piece of a streamed answer, whatever provider sent it. */
+/**
+ * One normalized piece of an answer, whatever wire or provider sent it: the common currency between wires.
+ * A decoder turns an upstream's stream into parts; an encoder turns parts into a client's stream.
+ */
 export type StreamPart =
-  | {
-      /** Answer text. */
-      type: 'text';
-      /** The delta. */
-      text: string;
-    }
-  | {
-      /** Reasoning text. */
-      type: 'reasoning';
-      /** The delta. */
-      text: string;
-    }
-  | {
-      /** A piece of a tool call. */
-      type: 'tool-call-delta';
-      /** Which call. */
-      index: number;
-      /** Its id, on the first piece. */
-      id?: string;
-      /** The tool, on the first piece. */
-      name?: string;
-      /** A fragment of the JSON arguments. */
-      arguments: string;
-    }
-  | {
-      /** Token counts. */
-      type: 'usage';
-      /** The counts. */
-      usage: Usage;
-    }
-  | {
-      /** The end of the answer. */
-      type: 'finish';
-      /** Why it ended. */
-      reason: FinishReason;
-      /** The model that answered. */
-      model?: string;
-    }
-  | {
-      /** A failure; nothing follows. */
-      type: 'error';
-      /** What went wrong. */
-      error: import('../errors.js').SwitchyardError;
-    };
+  | { type: 'text'; text: string }
+  /** Reasoning (thinking) text. */
+  | { type: 'reasoning'; text: string }
+  /** The signature that closes the current reasoning block (Anthropic `signature_delta`). */
+  | { type: 'reasoning-signature'; signature: string }
+  /** Reasoning the provider sent encrypted or redacted (Anthropic `redacted_thinking`), passed on opaque. */
+  | { type: 'reasoning-redacted'; data: string }
+  /** A tool call's start (`id` and `name` on its first delta) or a fragment of its JSON arguments; `index` tells calls apart. */
+  | { type: 'tool-call-delta'; index: number; id?: string; name?: string; arguments: string }
+  | { type: 'usage'; usage: Usage }
+  | { type: 'finish'; reason: FinishReason; model?: string; stopSequence?: string }
+  | { type: 'error'; error: SwitchyardError };

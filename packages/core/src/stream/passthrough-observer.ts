@@ -31,6 +31,8 @@ export interface PassthroughObserver {
   readonly error: SwitchyardError | undefined;
   /** The first non-empty `model` in the stream. */
   readonly model: string | undefined;
+  /** Whether `error` came in an error frame of the upstream's own, which the client has already been sent. */
+  readonly errorFrameSeen: boolean;
   /** The stream finished properly: a finish reason or `[DONE]`, and no error. */
   readonly complete: boolean;
 }
@@ -126,6 +128,7 @@ export function createPassthroughObserver(options: PassthroughObserverOptions = 
   let sawDone = false;
   let ended = false;
   let error: SwitchyardError | undefined;
+  let errorFrameSeen = false;
 
   const finished = (): boolean => sawDone || error !== undefined;
 
@@ -138,7 +141,10 @@ export function createPassthroughObserver(options: PassthroughObserverOptions = 
       return;
     }
     reader.read(chunk);
-    error ??= reader.state.error;
+    if (error === undefined && reader.state.error !== undefined) {
+      error = reader.state.error;
+      errorFrameSeen = true;
+    }
     model ??= reader.state.model;
   }
 
@@ -152,6 +158,7 @@ export function createPassthroughObserver(options: PassthroughObserverOptions = 
     }
     if (event.event === 'error' && !startsWithError(data, 0, data.length)) {
       error = normalizeUpstreamError({ status: 500, body: data, provider });
+      errorFrameSeen = true;
       return;
     }
     if (model === undefined) {
@@ -277,6 +284,9 @@ export function createPassthroughObserver(options: PassthroughObserverOptions = 
     },
     get model() {
       return model;
+    },
+    get errorFrameSeen() {
+      return errorFrameSeen;
     },
     get complete() {
       return error === undefined && (sawDone || reader.state.finishReason !== undefined);

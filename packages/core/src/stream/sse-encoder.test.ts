@@ -3,6 +3,7 @@ import { SwitchyardError } from '../errors.js';
 import type { FinishReason } from './parts.js';
 import {
   chatErrorEvent,
+  chatEventJson,
   chatFinishReason,
   DONE_FRAME,
   encodeChatEvent,
@@ -17,23 +18,29 @@ import { createSseParser } from './sse-parser.js';
 
 describe('encodeChatEvent', () => {
   const cases: Array<[ChatEvent, string]> = [
-    [{ type: 'id', id: 'req_1' }, 'data: {"type":"id","id":"req_1"}\n\n'],
+    [{ type: 'id', content: 'req_1' }, 'data: {"type":"id","content":"req_1"}\n\n'],
     [
       {
         type: 'route',
-        provider: 'dashscope',
-        model: 'deepseek-v4-flash',
-        cluster: 'cn',
-        attempts: [
-          { provider: 'dashscope', model: 'deepseek-v4-pro', status: 'failed', code: 'model_not_found' },
-          { provider: 'dashscope', model: 'deepseek-v4-flash', status: 'ok' },
-          { provider: 'volcengine', model: 'doubao' },
-        ],
+        content: {
+          provider: 'dashscope',
+          model: 'deepseek-v4-flash',
+          cluster: 'cn',
+          attempts: [
+            { provider: 'dashscope', model: 'deepseek-v4-pro', status: 'failed', code: 'model_not_found' },
+            { provider: 'dashscope', model: 'deepseek-v4-flash', status: 'ok' },
+            { provider: 'volcengine', model: 'doubao' },
+          ],
+        },
       },
-      'data: {"type":"route","provider":"dashscope","model":"deepseek-v4-flash","cluster":"cn","attempts":[' +
+      'data: {"type":"route","content":{"provider":"dashscope","model":"deepseek-v4-flash","cluster":"cn","attempts":[' +
         '{"provider":"dashscope","model":"deepseek-v4-pro","status":"failed","code":"model_not_found"},' +
         '{"provider":"dashscope","model":"deepseek-v4-flash","status":"ok"},' +
-        '{"provider":"volcengine","model":"doubao"}]}\n\n',
+        '{"provider":"volcengine","model":"doubao"}]}}\n\n',
+    ],
+    [
+      { type: 'route', content: { provider: 'dashscope', model: 'm', cluster: 'global', attempts: [], fallbackReason: 'upstream_error: openai failed' } },
+      'data: {"type":"route","content":{"provider":"dashscope","model":"m","cluster":"global","attempts":[],"fallbackReason":"upstream_error: openai failed"}}\n\n',
     ],
     [{ type: 'thinking', content: 'Let me count.' }, 'data: {"type":"thinking","content":"Let me count."}\n\n'],
     [{ type: 'reply', content: 'Hello' }, 'data: {"type":"reply","content":"Hello"}\n\n'],
@@ -42,29 +49,47 @@ describe('encodeChatEvent', () => {
       'data: {"type":"reply","content":"line 1\\nline 2\\r\\n\\"quoted\\" \u2028 中文 🎯"}\n\n',
     ],
     [
-      { type: 'costStatistics', model: 'gpt-5', input_tokens: 12, output_tokens: 100, total_tokens: 112, total_cost: 0.001015 },
-      'data: {"type":"costStatistics","model":"gpt-5","input_tokens":12,"output_tokens":100,"total_tokens":112,"total_cost":0.001015}\n\n',
+      { type: 'costStatistics', content: { model: 'gpt-5', input_tokens: 12, output_tokens: 100, total_tokens: 112, total_cost: 0.001015 } },
+      'data: {"type":"costStatistics","content":{"model":"gpt-5","input_tokens":12,"output_tokens":100,"total_tokens":112,"total_cost":0.001015}}\n\n',
     ],
     [
-      { type: 'costStatistics', model: 'qwen3-max', input_tokens: 1, output_tokens: 2, total_tokens: 3, total_cost: null },
-      'data: {"type":"costStatistics","model":"qwen3-max","input_tokens":1,"output_tokens":2,"total_tokens":3,"total_cost":null}\n\n',
+      {
+        type: 'costStatistics',
+        content: { model: 'gpt-5', input_tokens: 2000, output_tokens: 100, total_tokens: 2100, total_cost: 0.0035, thought_tokens: 64, cache_read_tokens: 1920 },
+      },
+      'data: {"type":"costStatistics","content":{"model":"gpt-5","input_tokens":2000,"output_tokens":100,"total_tokens":2100,"total_cost":0.0035,"thought_tokens":64,"cache_read_tokens":1920}}\n\n',
     ],
-    [{ type: 'heartbeat', ts: 1767225600000 }, 'data: {"type":"heartbeat","ts":1767225600000}\n\n'],
+    [
+      { type: 'costStatistics', content: { model: 'qwen3-max', input_tokens: 1, output_tokens: 2, total_tokens: 3, total_cost: null } },
+      'data: {"type":"costStatistics","content":{"model":"qwen3-max","input_tokens":1,"output_tokens":2,"total_tokens":3,"total_cost":null}}\n\n',
+    ],
+    [{ type: 'heartbeat', content: '' }, 'data: {"type":"heartbeat","content":""}\n\n'],
     [
       { type: 'error', content: 'the stream ended before it finished', code: 'upstream_error', hint: 'retry later' },
       'data: {"type":"error","content":"the stream ended before it finished","code":"upstream_error","hint":"retry later"}\n\n',
     ],
-    [{ type: 'end', finish_reason: 'stop' }, 'data: {"type":"end","finish_reason":"stop"}\n\n'],
-    [{ type: 'end', finish_reason: 'unavailable' }, 'data: {"type":"end","finish_reason":"unavailable"}\n\n'],
+    [{ type: 'end', content: '', finish_reason: 'stop' }, 'data: {"type":"end","content":"","finish_reason":"stop"}\n\n'],
+    [{ type: 'end', content: '', finish_reason: 'unavailable' }, 'data: {"type":"end","content":"","finish_reason":"unavailable"}\n\n'],
   ];
 
   it.each(cases)('%j', (event, expected) => {
     const encoded = encodeChatEvent(event);
     expect(encoded).toBe(expected);
-    // One event, one data line, and it reads back as the event.
+    // One event, one data line, and it reads back as the event; the WebSocket frame is the same JSON.
     const events = createSseParser().push(encoded);
     expect(events).toHaveLength(1);
     expect(JSON.parse(events[0]?.data ?? '')).toEqual(event);
+    expect(chatEventJson(event)).toBe(events[0]?.data);
+  });
+
+  it.each(cases)('holds the platform shape: type and content on every event, code only on error, no error key (%j)', (event) => {
+    const json = JSON.parse(chatEventJson(event)) as Record<string, unknown>;
+    expect(typeof json.type).toBe('string');
+    expect('content' in json).toBe(true);
+    expect('error' in json).toBe(false);
+    expect('code' in json).toBe(json.type === 'error');
+    expect('hint' in json).toBe(json.type === 'error');
+    expect('finish_reason' in json).toBe(json.type === 'end');
   });
 
   it('writes only the fields of the event, in a fixed order', () => {
@@ -72,13 +97,17 @@ describe('encodeChatEvent', () => {
     expect(encodeChatEvent(event)).toBe('data: {"type":"error","content":"slow down","code":"rate_limited","hint":"h"}\n\n');
     const route = {
       type: 'route',
-      provider: 'openai',
-      model: 'gpt-5',
-      cluster: 'global',
-      apiKey: 'sk-secret',
-      attempts: [{ provider: 'openai', model: 'gpt-5', status: 'ok', key: 'sk-secret' }],
+      content: {
+        provider: 'openai',
+        model: 'gpt-5',
+        cluster: 'global',
+        apiKey: 'sk-secret',
+        attempts: [{ provider: 'openai', model: 'gpt-5', status: 'ok', key: 'sk-secret' }],
+      },
     } as unknown as ChatEvent;
     expect(encodeChatEvent(route)).not.toContain('sk-secret');
+    const end = { type: 'end', content: 'x', finish_reason: 'stop', error: 'boom' } as unknown as ChatEvent;
+    expect(encodeChatEvent(end)).toBe('data: {"type":"end","content":"","finish_reason":"stop"}\n\n');
   });
 
   it('builds the error event from a SwitchyardError', () => {

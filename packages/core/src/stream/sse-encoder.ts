@@ -20,76 +20,43 @@ export interface RouteAttempt {
 /** How an `/api/chat` stream ended. */
 export type ChatFinishReason = 'stop' | 'length' | 'error' | 'unavailable';
 
-/** One `/api/chat` event; every event is flat and has a `type`. */
+/** The `route` event's content: where the answer comes from, and every try on the way. */
+export interface ChatRouteContent {
+  provider: string;
+  model: string;
+  cluster: Cluster;
+  attempts: RouteAttempt[];
+  /** Why the answer came from another provider than the one asked for (`X-LLM-Fallback-Reason`). */
+  fallbackReason?: string;
+}
+
+/** The `costStatistics` event's content: token counts as reported and the cost. */
+export interface ChatCostContent {
+  model: string;
+  input_tokens: number;
+  output_tokens: number;
+  total_tokens: number;
+  /** USD; null when the model has no known price. */
+  total_cost: number | null;
+  /** Reasoning tokens (part of `output_tokens`), when the upstream reports them. */
+  thought_tokens?: number;
+  /** Input tokens read from the provider's prompt cache (part of `input_tokens`), when reported. */
+  cache_read_tokens?: number;
+}
+
+/**
+ * One `/api/chat` event, in the platform's own shape (SPEC §4): `{type, content}` on every event; `code` and `hint`
+ * only on `error`; `finish_reason` only on `end`.
+ */
 export type ChatEvent =
-  | {
-      /** The first event. */
-      type: 'id';
-      /** The request id. */
-      id: string;
-    }
-  | {
-      /** What the router did, before any text. */
-      type: 'route';
-      /** The provider that answers. */
-      provider: string;
-      /** The model that answers. */
-      model: string;
-      /** Where this server runs. */
-      cluster: Cluster;
-      /** Every try, in order. */
-      attempts: RouteAttempt[];
-      /** Why another provider answered than the one asked for. */
-      fallbackReason?: string;
-    }
-  | {
-      /** A reasoning delta. */
-      type: 'thinking';
-      /** The reasoning text. */
-      content: string;
-    }
-  | {
-      /** An answer delta. */
-      type: 'reply';
-      /** The answer text. */
-      content: string;
-    }
-  | {
-      /** Usage and cost, once the answer is complete. */
-      type: 'costStatistics';
-      /** The model that answered. */
-      model: string;
-      /** Prompt tokens. */
-      input_tokens: number;
-      /** Answer tokens. */
-      output_tokens: number;
-      /** Both together. */
-      total_tokens: number;
-      /** USD; null when the model has no known price. */
-      total_cost: number | null;
-    }
-  | {
-      /** Sent after a silence, to keep the connection open. */
-      type: 'heartbeat';
-      /** When it was sent (ms since the epoch). */
-      ts: number;
-    }
-  | {
-      /** A failure; the stream then ends. */
-      type: 'error';
-      /** The message. */
-      content: string;
-      /** The error code (SPEC §7). */
-      code: string;
-      /** What to do about it. */
-      hint: string;
-    }
-  | {
-      /** The last event. */
-      type: 'end';
-      /** How the stream ended. */
-      finish_reason: ChatFinishReason;
-    };
+  | { type: 'id'; content: string }
+  | { type: 'route'; content: ChatRouteContent }
+  | { type: 'thinking'; content: string }
+  | { type: 'reply'; content: string }
+  | { type: 'costStatistics'; content: ChatCostContent }
+  | { type: 'heartbeat'; content: '' }
+  | { type: 'error'; content: string; code: string; hint: string }
+  | { type: 'end'; content: ''; finish_reason: ChatFinishReason };
 
 function attemptOf(attempt: RouteAttempt): RouteAttempt {
   const out: RouteAttempt = { provider: attempt.provider, model: attempt.model };
@@ -98,45 +65,59 @@ function attemptOf(attempt: RouteAttempt): RouteAttempt {
   return out;
 }
 
+function routeOf(route: ChatRouteContent): ChatRouteContent {
+  return {
+    provider: route.provider,
+    model: route.model,
+    cluster: route.cluster,
+    attempts: route.attempts.map(attemptOf),
+    // Present only when the answer came from another provider than the one asked for.
+    ...(route.fallbackReason === undefined ? {} : { fallbackReason: route.fallbackReason }),
+  };
+}
+
+function costOf(cost: ChatCostContent): ChatCostContent {
+  const out: ChatCostContent = {
+    model: cost.model,
+    input_tokens: cost.input_tokens,
+    output_tokens: cost.output_tokens,
+    total_tokens: cost.total_tokens,
+    total_cost: cost.total_cost,
+  };
+  if (cost.thought_tokens !== undefined) out.thought_tokens = cost.thought_tokens;
+  if (cost.cache_read_tokens !== undefined) out.cache_read_tokens = cost.cache_read_tokens;
+  return out;
+}
+
 /**
- * Encodes one `/api/chat` event as `data: {json}\n\n`. Fields are copied by name, so the bytes have a fixed key
- * order and nothing the caller's object carries besides the event's own fields leaks out.
+ * One `/api/chat` event as JSON text: the payload of an SSE `data:` line and of a WebSocket frame. Fields are copied
+ * by name, so the text has a fixed key order and nothing else the caller's object carries leaks out.
  */
-export function encodeChatEvent(event: ChatEvent): string {
+export function chatEventJson(event: ChatEvent): string {
   switch (event.type) {
     // The hot events are written by hand: one JSON.stringify of the text instead of an object.
     case 'reply':
-      return `data: {"type":"reply","content":${JSON.stringify(event.content)}}\n\n`;
+      return `{"type":"reply","content":${JSON.stringify(event.content)}}`;
     case 'thinking':
-      return `data: {"type":"thinking","content":${JSON.stringify(event.content)}}\n\n`;
+      return `{"type":"thinking","content":${JSON.stringify(event.content)}}`;
     case 'heartbeat':
-      return `data: {"type":"heartbeat","ts":${JSON.stringify(event.ts)}}\n\n`;
+      return '{"type":"heartbeat","content":""}';
     case 'id':
-      return encodeDataFrame({ type: 'id', id: event.id });
+      return JSON.stringify({ type: 'id', content: event.content });
     case 'route':
-      return encodeDataFrame({
-        type: 'route',
-        provider: event.provider,
-        model: event.model,
-        cluster: event.cluster,
-        attempts: event.attempts.map(attemptOf),
-        // Present only when the answer came from another provider than the one asked for (X-LLM-Fallback-Reason).
-        ...(event.fallbackReason === undefined ? {} : { fallbackReason: event.fallbackReason }),
-      });
+      return JSON.stringify({ type: 'route', content: routeOf(event.content) });
     case 'costStatistics':
-      return encodeDataFrame({
-        type: 'costStatistics',
-        model: event.model,
-        input_tokens: event.input_tokens,
-        output_tokens: event.output_tokens,
-        total_tokens: event.total_tokens,
-        total_cost: event.total_cost,
-      });
+      return JSON.stringify({ type: 'costStatistics', content: costOf(event.content) });
     case 'error':
-      return encodeDataFrame({ type: 'error', content: event.content, code: event.code, hint: event.hint });
+      return JSON.stringify({ type: 'error', content: event.content, code: event.code, hint: event.hint });
     case 'end':
-      return encodeDataFrame({ type: 'end', finish_reason: event.finish_reason });
+      return JSON.stringify({ type: 'end', content: '', finish_reason: event.finish_reason });
   }
+}
+
+/** Encodes one `/api/chat` event as an SSE frame: `data: {json}\n\n` (no `event:` or `id:` lines). */
+export function encodeChatEvent(event: ChatEvent): string {
+  return `data: ${chatEventJson(event)}\n\n`;
 }
 
 /** The `error` event for a SwitchyardError. */

@@ -1,0 +1,174 @@
+/** Chat Completions streams: upstream frames → parts, and parts → `chat.completion.chunk` frames for a client. */
+import type { SwitchyardError } from '../../errors.js';
+import { createChunkReader } from '../../stream/chunk-parts.js';
+import type { StreamPart, Usage } from '../../stream/parts.js';
+import { createPassthroughObserver } from '../../stream/passthrough-observer.js';
+import { DONE_FRAME, encodeDataFrame, encodeOpenAIErrorFrame } from '../../stream/sse-encoder.js';
+import { createSseParser } from '../../stream/sse-parser.js';
+import { invalidFrameError, streamEndedEarlyError } from '../../stream/stream-errors.js';
+import { normalizeUpstreamError } from '../../upstream-errors.js';
+import type { AnswerMeta, PartDecoder, PartEncoder, StreamObserver } from '../codec.js';
+
+/** A decoder of an upstream's `chat.completion.chunk` stream (the push-based twin of `readParts`). */
+export function createChatDecoder(options: { provider?: string | undefined } = {}): PartDecoder {
+  const { provider } = options;
+  const parser = createSseParser();
+  const reader = createChunkReader({ provider });
+  let finished = false; // [DONE], or an error part
+  let ended = false;
+
+  function events(events: ReturnType<typeof parser.push>, out: StreamPart[]): void {
+    for (const event of events) {
+      if (finished) return;
+      const data = event.data;
+      if (data === '[DONE]') {
+        finished = true;
+        return;
+      }
+      if (data === '') continue;
+      let chunk: unknown;
+      let parsed = true;
+      try {
+        chunk = JSON.parse(data);
+      } catch {
+        parsed = false;
+      }
+      if (event.event === 'error' && !(parsed && typeof chunk === 'object' && chunk !== null && 'error' in chunk)) {
+        finished = true;
+        out.push({ type: 'error', error: normalizeUpstreamError({ status: 500, body: data, provider }) });
+        return;
+      }
+      if (!parsed) {
+        finished = true;
+        out.push({ type: 'error', error: invalidFrameError(provider) });
+        return;
+      }
+      for (const part of reader.read(chunk)) out.push(part);
+      if (reader.state.error !== undefined) finished = true;
+    }
+  }
+
+  return {
+    push(chunk) {
+      const out: StreamPart[] = [];
+      if (!finished) events(parser.push(chunk), out);
+      return out;
+    },
+    end() {
+      const out: StreamPart[] = [];
+      if (ended) return out;
+      ended = true;
+      if (!finished) events(parser.end(), out);
+      if (!finished && reader.state.finishReason === undefined) out.push({ type: 'error', error: streamEndedEarlyError(provider) });
+      finished = true;
+      return out;
+    },
+    get finished() {
+      return finished;
+    },
+  };
+}
+
+/** OpenAI's `usage` object for a Usage. */
+export function chatUsage(usage: Usage): Record<string, unknown> {
+  const out: Record<string, unknown> = { prompt_tokens: usage.input_tokens, completion_tokens: usage.output_tokens, total_tokens: usage.total_tokens };
+  if (usage.cached_tokens !== undefined) out.prompt_tokens_details = { cached_tokens: usage.cached_tokens };
+  if (usage.reasoning_tokens !== undefined) out.completion_tokens_details = { reasoning_tokens: usage.reasoning_tokens };
+  return out;
+}
+
+/** Chat Completions' finish reason for a part's (which already speaks Chat Completions' words). */
+export function chatFinishReason(reason: string | undefined): string {
+  return reason === undefined || reason === 'error' || reason === 'unavailable' ? 'stop' : reason;
+}
+
+/**
+ * An encoder of parts as `chat.completion.chunk` frames: a role chunk first, then one frame per delta, the finish
+ * chunk, a usage chunk (`choices: []`) when the caller asked for usage, and `[DONE]`.
+ */
+export function createChatEncoder(meta: AnswerMeta, options: { includeUsage?: boolean } = {}): PartEncoder {
+  const head = `{"id":${JSON.stringify(meta.id)},"object":"chat.completion.chunk","created":${meta.created},"model":${JSON.stringify(meta.model)},"choices":`;
+  let started = false;
+  let usage: Usage | undefined;
+  const tools = new Set<number>();
+  const frame = (choice: string) => `data: ${head}[${choice}]}\n\n`;
+  const delta = (body: string) => {
+    const first = started ? '' : frame('{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}');
+    started = true;
+    return `${first}${frame(`{"index":0,"delta":${body},"finish_reason":null}`)}`;
+  };
+  return {
+    open() {
+      if (started) return '';
+      started = true;
+      return frame('{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}');
+    },
+    encode(part) {
+      switch (part.type) {
+        case 'text':
+          return delta(`{"content":${JSON.stringify(part.text)}}`);
+        case 'reasoning':
+          return delta(`{"reasoning_content":${JSON.stringify(part.text)}}`);
+        case 'tool-call-delta': {
+          const call: Record<string, unknown> = { index: part.index };
+          const fn: Record<string, unknown> = {};
+          if (!tools.has(part.index)) {
+            tools.add(part.index);
+            call.id = part.id ?? `call_${part.index}`;
+            call.type = 'function';
+            fn.name = part.name ?? '';
+          }
+          fn.arguments = part.arguments;
+          call.function = fn;
+          return delta(JSON.stringify({ tool_calls: [call] }));
+        }
+        case 'finish': {
+          const first = started ? '' : frame('{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}');
+          started = true;
+          return `${first}${frame(`{"index":0,"delta":{},"finish_reason":${JSON.stringify(chatFinishReason(part.reason))}}`)}`;
+        }
+        case 'usage':
+          usage = part.usage;
+          return '';
+        default:
+          // Signatures and redacted reasoning have no place in Chat Completions.
+          return '';
+      }
+    },
+    end() {
+      const usageFrame = options.includeUsage && usage ? encodeDataFrame({ id: meta.id, object: 'chat.completion.chunk', created: meta.created, model: meta.model, choices: [], usage: chatUsage(usage) }) : '';
+      return `${usageFrame}${DONE_FRAME}`;
+    },
+    error(error: SwitchyardError) {
+      return encodeOpenAIErrorFrame(error);
+    },
+  };
+}
+
+/** The byte-level observer of a forwarded Chat Completions stream, as a StreamObserver. */
+export function createChatObserver(options: { provider?: string | undefined } = {}): StreamObserver {
+  const observer = createPassthroughObserver(options);
+  return {
+    push: (chunk) => observer.push(chunk),
+    end: () => observer.end(),
+    get usage() {
+      return observer.usage;
+    },
+    get finishReason() {
+      return observer.finishReason;
+    },
+    get model() {
+      return observer.model;
+    },
+    get error() {
+      return observer.error;
+    },
+    get errorForwarded() {
+      return observer.errorFrameSeen;
+    },
+    get complete() {
+      return observer.complete;
+    },
+    closingFrames: () => (observer.sawDone ? '' : DONE_FRAME),
+  };
+}
