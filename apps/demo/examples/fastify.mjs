@@ -45,6 +45,8 @@ app.setErrorHandler((error, _request, reply) => {
 app.addHook('onClose', () => switchyard.close());
 
 await app.listen({ port: Number(process.env.PORT ?? 3000), host: process.env.HOST ?? '127.0.0.1' });
+// The WebSocket chat (`GET /api/chat` upgrades) on Fastify's own server.
+switchyard.attach(app.server);
 const { address, port } = app.server.address();
 console.log(`Switchyard Fastify example listening on http://${address}:${port}`);
 

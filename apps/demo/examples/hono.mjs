@@ -40,6 +40,8 @@ app.onError((error, c) => {
 const server = serve({ fetch: app.fetch, port: Number(process.env.PORT ?? 3000), hostname: process.env.HOST ?? '127.0.0.1' }, (info) => {
   console.log(`Switchyard Hono example listening on http://${info.address}:${info.port}`);
 });
+// The WebSocket chat (`GET /api/chat` upgrades) on the server @hono/node-server started.
+switchyard.attach(server);
 
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.on(signal, () => {

@@ -36,6 +36,9 @@ const server = createServer(async (req, res) => {
   }
 });
 
+// The WebSocket chat (`GET /api/chat` upgrades) on the same server.
+switchyard.attach(server);
+
 server.listen(Number(process.env.PORT ?? 3000), process.env.HOST ?? '127.0.0.1', () => {
   const { address, port } = server.address();
   console.log(`Switchyard node:http example listening on http://${address}:${port}`);

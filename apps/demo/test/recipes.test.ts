@@ -7,6 +7,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import OpenAI from 'openai';
+import WebSocket from 'ws';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { behaviors, startTestUpstream, type TestUpstream } from '@switchyard/testkit';
 import { examplePath, missingBuilds, startExample, stopExample } from './example-process.js';
@@ -130,6 +131,25 @@ describe.skipIf(missing.length > 0).each(RECIPES)('examples/%s (%s)', (file) => 
     });
     expect(failing.status).toBe(400);
     expect(((await failing.json()) as { error: { code: string } }).error.code).toBe('unknown_provider');
+  });
+
+  it('serves the WebSocket chat on the same server: one turn, its events, the caller key upstream', async () => {
+    const ws = new WebSocket(`${example.url.replace('http', 'ws')}/api/chat`, { headers: { 'x-llm-provider': 'openai', 'x-llm-api-key': key } });
+    const received: Array<{ type: string; content?: unknown; finish_reason?: string }> = [];
+    await new Promise<void>((resolve, reject) => {
+      ws.once('error', reject);
+      ws.once('open', () => ws.send(JSON.stringify({ question: 'over a socket' })));
+      ws.on('message', (data) => {
+        const event = JSON.parse(String(data)) as { type: string; content?: unknown; finish_reason?: string };
+        received.push(event);
+        if (event.type === 'end') resolve();
+      });
+    });
+    ws.close();
+    expect(received.map((event) => event.type).filter((type) => type !== 'reply')).toEqual(['id', 'route', 'costStatistics', 'end']);
+    expect(received.filter((event) => event.type === 'reply').map((event) => event.content).join('')).toBe('echo: over a socket');
+    expect(received.at(-1)?.finish_reason).toBe('stop');
+    expect(upstream.lastRequest()?.headers.authorization).toBe(`Bearer ${key}`);
   });
 
   it('aborts the upstream call within a second when the client leaves mid-stream', async () => {
