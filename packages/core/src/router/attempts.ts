@@ -12,16 +12,23 @@ import type { Route } from './route.js';
 
 /** One try, as the answer reports it (`X-LLM-Attempts`, the `route` event). */
 export interface AttemptRecord {
+  /** The provider tried. */
   provider: string;
+  /** The model tried. */
   model: string;
+  /** How it went. */
   status: 'ok' | 'failed';
+  /** The error code of a failed try. */
   code?: ErrorCode;
 }
 
 /** What a successful plan produced: the value, where it came from, and every try on the way. */
 export interface AttemptOutcome<T> {
+  /** What the successful try produced. */
   value: T;
+  /** Where it came from. */
   target: UpstreamTarget;
+  /** Every try, in order. */
   attempts: AttemptRecord[];
   /** Why the answer came from another provider than the route's (`X-LLM-Fallback-Reason`); undefined when it did not. */
   fallbackReason?: string | undefined;
@@ -29,13 +36,17 @@ export interface AttemptOutcome<T> {
 
 /** What each try gets besides its target: the abort signal and the timeouts of the route's tier. */
 export interface AttemptCall {
+  /** Aborts the try (the client left, or a deadline passed). */
   signal: AbortSignal | undefined;
+  /** The deadlines of the route's tier, over the defaults. */
   timeouts: Partial<Timeouts> | undefined;
 }
 
 /** What the planner needs beyond the route: retries, failover and tier timeouts from the config; breakers and probes from the registry. */
 export interface AttemptPolicy {
+  /** Retries, failover and tier timeouts. */
   readonly config: ResolvedConfig;
+  /** Breakers and probes, when the planner consults them. */
   readonly health?: HealthRegistry | undefined;
   /** Spans per attempt and retry/failover counts (SPEC §10); absent or disabled: none. */
   readonly telemetry?: Telemetry | undefined;
@@ -46,6 +57,10 @@ export interface AttemptPolicy {
 /** Codes after which the next model candidate of the tier is tried (SPEC §5). */
 const NEXT_CANDIDATE: ReadonlySet<ErrorCode> = new Set(['model_not_found', 'region_restricted']);
 
+/**
+ * One try against a target.
+ * @inline
+ */
 type Run<T> = (target: UpstreamTarget, call: AttemptCall) => Promise<T>;
 
 /** Why the route's own provider is not tried: `error` when it must not be, none when a probe only advises against it. */
