@@ -174,6 +174,18 @@ const limitsSchema = z.object({
   jsonDepth: z.number().int().positive().default(64),
 });
 
+/** What Switchyard needs of an OpenTelemetry tracer provider. */
+export interface TracerProviderLike {
+  /** Returns the tracer Switchyard's spans are started on. */
+  getTracer(name: string, version?: string): unknown;
+}
+
+/** What Switchyard needs of an OpenTelemetry meter provider. */
+export interface MeterProviderLike {
+  /** Returns the meter Switchyard's instruments are created on. */
+  getMeter(name: string, version?: string): unknown;
+}
+
 const telemetrySchema = z.object({
   /** Spans and metrics through `@opentelemetry/api` when it is installed (SPEC §10). With false the API is never loaded. */
   enabled: z.boolean().default(true),
@@ -182,13 +194,19 @@ const telemetrySchema = z.object({
   /** The `@opentelemetry/api` module, for apps whose bundler hides it from `require`; found by `require` otherwise. */
   api: z.custom<object>((value) => typeof value === 'object' && value !== null && 'trace' in value && 'metrics' in value, 'must be the @opentelemetry/api module').optional(),
   /** A tracer provider to use instead of the globally registered one. */
-  tracerProvider: z.custom<{ getTracer(name: string, version?: string): unknown }>((value) => typeof (value as { getTracer?: unknown } | null)?.getTracer === 'function', 'must have getTracer()').optional(),
+  tracerProvider: z.custom<TracerProviderLike>((value) => typeof (value as { getTracer?: unknown } | null)?.getTracer === 'function', 'must have getTracer()').optional(),
   /** A meter provider to use instead of the globally registered one. */
-  meterProvider: z.custom<{ getMeter(name: string, version?: string): unknown }>((value) => typeof (value as { getMeter?: unknown } | null)?.getMeter === 'function', 'must have getMeter()').optional(),
+  meterProvider: z.custom<MeterProviderLike>((value) => typeof (value as { getMeter?: unknown } | null)?.getMeter === 'function', 'must have getMeter()').optional(),
 });
-/** OpenTelemetry settings, as a user writes them. */
+/**
+ * OpenTelemetry settings, as a user writes them.
+ * @interface
+ */
 export type TelemetryOptions = z.input<typeof telemetrySchema>;
-/** OpenTelemetry settings, as `createSwitchyard` resolved them. */
+/**
+ * OpenTelemetry settings, as `createSwitchyard` resolved them.
+ * @interface
+ */
 export type TelemetrySettings = z.output<typeof telemetrySchema>;
 
 const redisUrl = z.string().regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL');
@@ -315,7 +333,7 @@ export const switchyardOptionsSchema = z.object({
 });
 
 /** Options for `createSwitchyard`, as a user writes them. */
-export type SwitchyardOptions = Omit<z.input<typeof switchyardOptionsSchema>, 'providers'> & {
+export type SwitchyardOptions = Omit<z.input<typeof switchyardOptionsSchema>, 'providers' | 'telemetry'> & {
   /** Providers by id: overrides merged onto the defaults of SPEC §3, or new OpenAI-compatible providers. */
   providers?: Record<string, Partial<ProviderSettings>>;
   /** Traces and metrics through OpenTelemetry (SPEC §10); `false` turns both off. */

@@ -48,7 +48,10 @@ export interface AttemptPolicy {
   readonly config: ResolvedConfig;
   /** Breakers and probes, when the planner consults them. */
   readonly health?: HealthRegistry | undefined;
-  /** Spans per attempt and retry/failover counts (SPEC §10); absent or disabled: none. */
+  /**
+   * Spans per attempt and retry/failover counts (SPEC §10); absent or disabled: none. Set by `createSwitchyard`.
+   * @internal
+   */
   readonly telemetry?: Telemetry | undefined;
   /** Jitter source, for tests. */
   readonly random?: () => number;
