@@ -1,4 +1,4 @@
-/** The bench's printed output: the table, part 2, and the issue's targets checked against this run. */
+/** The bench's printed output: the table, part 2, and the performance targets checked against this run. */
 
 export function median(values) {
   const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
@@ -78,7 +78,7 @@ function check(label, value, limit, pass, unit) {
 
 /** The issue's targets, each marked ok or MISS for this run (never an exit code: CI does not gate on numbers). */
 export function formatTargets(rows, extras) {
-  const lines = ['Targets (issue 6), this run:'];
+  const lines = ['Targets, this run:'];
   const row = (target, scenario, c) => rows.find((r) => r.target === target && r.scenario === scenario && r.connections === c);
   for (const target of ['demo-express', 'demo-koa']) {
     for (const scenario of ['v1-json', 'v1-stream']) {

@@ -9,7 +9,9 @@ import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import compression from 'compression';
 import express from 'express';
+import expressPackage from 'express/package.json' with { type: 'json' };
 import Koa from 'koa';
+import koaPackage from 'koa/package.json' with { type: 'json' };
 import koaCompress from 'koa-compress';
 import { type LlmContext, type Switchyard, SwitchyardError, type SwitchyardOptions } from '@switchyard/core';
 import { switchyard as expressSwitchyard } from '@switchyard/express';
@@ -19,6 +21,12 @@ import { startTestUpstream, type TestUpstream } from '@switchyard/testkit';
 /** The adapters every suite runs against. */
 export const ADAPTERS = ['express', 'koa'] as const;
 export type AdapterName = (typeof ADAPTERS)[number];
+
+/**
+ * The Express and Koa versions under test: the current majors in the `suites` project, Express 4 and Koa 2 in
+ * `suites-express4-koa2`, which resolves `express` and `koa` to the npm aliases `express4` and `koa2`.
+ */
+export const FRAMEWORK_VERSIONS: Readonly<Record<AdapterName, string>> = { express: expressPackage.version, koa: koaPackage.version };
 
 /** A route of the host app, written once for both adapters: it gets `req.llm` / `ctx.state.llm` (on demand) and the parsed body. */
 export type AppRoute = (llm: () => LlmContext, body: Record<string, unknown>) => Promise<unknown>;

@@ -2,32 +2,13 @@
  * The seed's curl, exactly as the protocol page writes it, run with the real `curl` binary; and the app-token check
  * (`appTokens` / SWITCHYARD_APP_TOKENS) around it.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { optionsFromEnv } from '@switchyard/core';
 import { ADAPTERS, callerKey, type Harness, post, readEvents, startHarness } from './harness.js';
-
-/**
- * The curl of the seed (`seeds/000_81981f34454bbfce.txt`, "Use it in Mirobody"), character for character, except its
- * two placeholders: `<global-cluster-base-url>` becomes `$BASE_URL` and `sk-...` becomes `$LLM_KEY`.
- */
-const SEED_CURL = `curl -N -X POST $BASE_URL/api/chat \\
-  -H "Authorization: Bearer $TOKEN" \\
-  -H "X-LLM-Provider: openai" \\
-  -H "X-LLM-Api-Key: $LLM_KEY" \\
-  -H "Content-Type: application/json" \\
-  -d '{"question":"hi","agent":"App","provider":"general"}'`;
-
-function hasCurl(): boolean {
-  try {
-    execFileSync('curl', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { hasCurl, SEED_CURL } from './seed.js';
 
 const curlPresent = hasCurl();
 if (!curlPresent) console.warn('seed-curl: `curl` is not on PATH; the seed curl test is skipped');

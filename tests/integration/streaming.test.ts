@@ -78,6 +78,15 @@ describe.each(ADAPTERS)('SSE over %s', (adapter) => {
       expect(models.status).toBe(200);
     });
 
+    // Express 4's express.json() and @koa/bodyparser set `{}` for a content type they skip, without reading the body.
+    it('serves a body the parser in front skipped (no JSON content type), reading it itself', async () => {
+      for (const contentType of ['text/plain', 'application/octet-stream']) {
+        const events = await readEvents(await post(`${h.url}/api/chat`, '{"question":"skipped"}', { ...headers, 'content-type': contentType }));
+        expect(events.filter((e) => e.type === 'reply').map((e) => e.content).join(''), contentType).toBe('echo: skipped');
+        expect(h.upstream.lastRequest()?.json, contentType).toMatchObject({ messages: [{ role: 'system' }, { role: 'user', content: 'skipped' }] });
+      }
+    });
+
     // The parser in front owns a body it cannot parse: its own 400 (Express: the SyntaxError; Koa: "Bad Request"), never a 5xx or a hang.
     it('answers a bad JSON body with a 400 from the body parser and sends nothing upstream', async () => {
       for (const path of ['/api/chat', '/v1/chat/completions']) {

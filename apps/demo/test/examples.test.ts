@@ -3,43 +3,16 @@
  * CommonJS files of @switchyard/core and @switchyard/express through `require`. `npm test` builds them first; this
  * test builds nothing and skips when they are missing.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startTestUpstream, type TestUpstream } from '@switchyard/testkit';
+import { examplePath, missingBuilds, startExample, stopExample } from './example-process.js';
 
-const EXAMPLE = fileURLToPath(new URL('../examples/express-cjs.cjs', import.meta.url));
-const BUILDS = ['../../../packages/core/dist/index.cjs', '../../../packages/express/dist/index.cjs'].map((path) => fileURLToPath(new URL(path, import.meta.url)));
-const missing = BUILDS.filter((path) => !existsSync(path));
+const EXAMPLE = examplePath('express-cjs.cjs');
+const missing = missingBuilds(['core', 'express'], 'cjs');
 if (missing.length > 0) console.warn(`examples: skipped, no CommonJS build at ${missing.join(', ')} (run \`npm run build\`, or \`npm test\`, which builds first)`);
-
-/** Starts the example and resolves with its URL once it says it listens. */
-function startExample(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [EXAMPLE], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let output = '';
-    const timer = setTimeout(() => fail(new Error('the example did not start within 10 s')), 10_000);
-    function fail(error: Error) {
-      clearTimeout(timer);
-      child.kill();
-      reject(new Error(`${error.message}\n${output}`));
-    }
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
-      if (match?.[1]) {
-        clearTimeout(timer);
-        resolve({ child, url: match[1] });
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', (code) => fail(new Error(`the example exited with code ${code}`)));
-  });
-}
 
 describe.skipIf(missing.length > 0)('examples/express-cjs.cjs', () => {
   let upstream: TestUpstream;
@@ -50,15 +23,11 @@ describe.skipIf(missing.length > 0)('examples/express-cjs.cjs', () => {
     upstream = await startTestUpstream();
     operatorKey = `sk-test-${randomUUID()}`;
     // SPEC §8: an operator key and relay for openai, read by optionsFromEnv in the example.
-    example = await startExample({ PORT: '0', HOST: '127.0.0.1', OPENAI_API_KEY: operatorKey, OPENAI_BASE_URL: upstream.url });
+    example = await startExample(EXAMPLE, { PORT: '0', HOST: '127.0.0.1', OPENAI_API_KEY: operatorKey, OPENAI_BASE_URL: upstream.url });
   });
 
   afterAll(async () => {
-    if (example) {
-      const exited = new Promise((resolve) => example.child.once('exit', resolve));
-      example.child.kill('SIGTERM');
-      await exited;
-    }
+    if (example) await stopExample(example.child);
     await upstream?.close();
   });
 

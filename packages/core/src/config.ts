@@ -9,7 +9,9 @@ import type { Provider } from './providers/provider.js';
 import type { Wire } from './protocols/conversation.js';
 import { DEFAULT_PRICES, DEFAULT_PROVIDER_ORDER, DEFAULT_PROVIDERS } from './providers/provider-table.js';
 
+/** The clusters a server can run in: `global`, or `cn` (mainland China). */
 export const CLUSTERS = ['global', 'cn'] as const;
+/** Where this server runs (SPEC §3). */
 export type Cluster = (typeof CLUSTERS)[number];
 
 const clusterSchema = z.enum(CLUSTERS);
@@ -58,11 +60,16 @@ const providerSettingsSchema = z.object({
   aliases: z.record(z.string().min(1), z.string().min(1)).default({}),
 });
 
-/** A provider as the operator writes it (defaults applied later). */
+/**
+ * A provider as the operator writes it (defaults applied later).
+ * @interface
+ */
 export type ProviderSettings = z.input<typeof providerSettingsSchema>;
 
 const agentSchema = z.object({
+  /** The system message put before the conversation. */
   systemPrompt: z.string().default(''),
+  /** The tier or alias used when a request names none. */
   tier: z.string().min(1).default('general'),
 });
 
@@ -78,6 +85,10 @@ const timeoutsSchema = z.object({
   /** The whole attempt. */
   totalMs: msSchema.default(600_000),
 });
+/**
+ * Deadlines of one upstream attempt (SPEC §5).
+ * @interface
+ */
 export type Timeouts = z.output<typeof timeoutsSchema>;
 
 const delaySchema = z.number().int().nonnegative();
@@ -130,6 +141,10 @@ const retriesSchema = z.object({
   /** Longest `Retry-After` / `retry-after-ms` honoured; an upstream asking for more is not retried. */
   retryAfterCapMs: delaySchema.default(10_000),
 });
+/**
+ * Retries before the first byte, with backoff and jitter (SPEC §5).
+ * @interface
+ */
 export type RetryOptions = z.output<typeof retriesSchema>;
 
 const breakerSchema = z.object({
@@ -138,6 +153,10 @@ const breakerSchema = z.object({
   /** How long an open circuit fails fast before it lets one trial through (half-open). */
   cooldownMs: msSchema.default(30_000),
 });
+/**
+ * The per-provider circuit breaker.
+ * @interface
+ */
 export type BreakerOptions = z.output<typeof breakerSchema>;
 
 /** Whether this process runs under a test runner: probes then stay off unless asked for, so tests make no stray calls. */
@@ -152,24 +171,43 @@ const probesSchema = z.object({
   ttlMs: msSchema.default(60_000),
   /** Spread of the TTL, as a fraction (0.2: ±20%), so probes of many targets do not fire together. */
   jitter: z.number().min(0).max(1).default(0.2),
-  /** Deadline of each step. */
+  /** Deadline of the DNS step. */
   dnsMs: msSchema.default(2_000),
+  /** Deadline of the TCP connect step. */
   connectMs: msSchema.default(3_000),
+  /** Deadline of the TLS handshake step. */
   tlsMs: msSchema.default(3_000),
+  /** Deadline of the `GET /models` step. */
   httpMs: msSchema.default(5_000),
 });
+/**
+ * Reachability probes per provider base URL.
+ * @interface
+ */
 export type ProbeSettings = z.output<typeof probesSchema>;
 
 const pathsSchema = z.object({
+  /** `POST /api/chat`, the platform's own SSE stream. */
   chat: z.string().startsWith('/').default('/api/chat'),
+  /** `POST /v1/chat/completions`, OpenAI-compatible. */
   chatCompletions: z.string().startsWith('/').default('/v1/chat/completions'),
+  /** `POST /v1/responses`, OpenAI Responses-compatible. */
   responses: z.string().startsWith('/').default('/v1/responses'),
+  /** `POST /v1/messages`, Anthropic-compatible. */
   messages: z.string().startsWith('/').default('/v1/messages'),
+  /** `POST /v1/messages/count_tokens`, Anthropic-compatible. */
   countTokens: z.string().startsWith('/').default('/v1/messages/count_tokens'),
+  /** `POST /v1/embeddings`, OpenAI-compatible. */
   embeddings: z.string().startsWith('/').default('/v1/embeddings'),
+  /** `GET /v1/models`: tiers, aliases and the provider's models. */
   models: z.string().startsWith('/').default('/v1/models'),
+  /** `GET /api/providers`: reachability of every provider. */
   providers: z.string().startsWith('/').default('/api/providers'),
 });
+/**
+ * Where each endpoint is served.
+ * @interface
+ */
 export type Paths = z.output<typeof pathsSchema>;
 
 const limitsSchema = z.object({
@@ -181,6 +219,18 @@ const limitsSchema = z.object({
   jsonDepth: z.number().int().positive().default(64),
 });
 
+/** What Switchyard needs of an OpenTelemetry tracer provider. */
+export interface TracerProviderLike {
+  /** Returns the tracer Switchyard's spans are started on. */
+  getTracer(name: string, version?: string): unknown;
+}
+
+/** What Switchyard needs of an OpenTelemetry meter provider. */
+export interface MeterProviderLike {
+  /** Returns the meter Switchyard's instruments are created on. */
+  getMeter(name: string, version?: string): unknown;
+}
+
 const telemetrySchema = z.object({
   /** Spans and metrics through `@opentelemetry/api` when it is installed (SPEC §10). With false the API is never loaded. */
   enabled: z.boolean().default(true),
@@ -189,13 +239,19 @@ const telemetrySchema = z.object({
   /** The `@opentelemetry/api` module, for apps whose bundler hides it from `require`; found by `require` otherwise. */
   api: z.custom<object>((value) => typeof value === 'object' && value !== null && 'trace' in value && 'metrics' in value, 'must be the @opentelemetry/api module').optional(),
   /** A tracer provider to use instead of the globally registered one. */
-  tracerProvider: z.custom<{ getTracer(name: string, version?: string): unknown }>((value) => typeof (value as { getTracer?: unknown } | null)?.getTracer === 'function', 'must have getTracer()').optional(),
+  tracerProvider: z.custom<TracerProviderLike>((value) => typeof (value as { getTracer?: unknown } | null)?.getTracer === 'function', 'must have getTracer()').optional(),
   /** A meter provider to use instead of the globally registered one. */
-  meterProvider: z.custom<{ getMeter(name: string, version?: string): unknown }>((value) => typeof (value as { getMeter?: unknown } | null)?.getMeter === 'function', 'must have getMeter()').optional(),
+  meterProvider: z.custom<MeterProviderLike>((value) => typeof (value as { getMeter?: unknown } | null)?.getMeter === 'function', 'must have getMeter()').optional(),
 });
-/** OpenTelemetry settings, as a user writes them. */
+/**
+ * OpenTelemetry settings, as a user writes them.
+ * @interface
+ */
 export type TelemetryOptions = z.input<typeof telemetrySchema>;
-/** OpenTelemetry settings, as `createSwitchyard` resolved them. */
+/**
+ * OpenTelemetry settings, as `createSwitchyard` resolved them.
+ * @interface
+ */
 export type TelemetrySettings = z.output<typeof telemetrySchema>;
 
 const redisUrl = z.string().regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL');
@@ -219,6 +275,10 @@ const redisSettingsSchema = z
     connectTimeoutMs: msSchema.default(2_000),
   })
   .refine((settings) => settings.url !== undefined || settings.client !== undefined, 'needs a url or a client');
+/**
+ * Shared state through Redis, as settings (SPEC §9).
+ * @interface
+ */
 export type RedisSettings = z.output<typeof redisSettingsSchema>;
 const redisSchema = z.union([redisUrl, redisClient, redisSettingsSchema]);
 
@@ -244,6 +304,7 @@ const quotasSchema = z.object({
   reservationTtlMs: msSchema.optional(),
 });
 
+/** The zod schema of `SwitchyardOptions`, which `createSwitchyard` validates at start-up. */
 export const switchyardOptionsSchema = z.object({
   /** Where this server runs: `global` or `cn` (mainland China). */
   cluster: clusterSchema.default('global'),
@@ -260,16 +321,30 @@ export const switchyardOptionsSchema = z.object({
   /** Named agents for `/api/chat`: a system prompt and a default tier. */
   agents: z.record(z.string().min(1), agentSchema).default({ App: { systemPrompt: 'You are a helpful assistant.', tier: 'general' } }),
   /** USD per million tokens, merged onto the defaults. */
-  prices: z.record(z.string(), z.object({ input: z.number().nonnegative(), output: z.number().nonnegative() })).default({}),
+  prices: z
+    .record(
+      z.string(),
+      z.object({
+        /** Per million input tokens. */
+        input: z.number().nonnegative(),
+        /** Per million output tokens. */
+        output: z.number().nonnegative(),
+      }),
+    )
+    .default({}),
+  /** Deadlines of every upstream attempt (SPEC §5). */
   timeouts: timeoutsSchema.default(timeoutsSchema.parse({})),
   /** Timeouts per tier, over `timeouts` (an `expert` tier may think for minutes before its first byte). */
   tierTimeouts: z.record(z.string().min(1), timeoutsSchema.partial()).default({}),
+  /** Retries before the first byte: 429 rate limits, 5xx, connection errors and timeouts. */
   retries: retriesSchema.default(retriesSchema.parse({})),
   /** Continue a stream that broke or stalled after the commit on another candidate, spliced into the same answer (SPEC §5). Off unless set. */
   resume: resumeSchema.optional(),
   /** Start a second attempt when the first byte is late; the first to answer wins (SPEC §5). Off unless set. */
   hedge: hedgeSchema.optional(),
+  /** The per-provider circuit breaker. */
   breaker: breakerSchema.default(breakerSchema.parse({})),
+  /** Reachability probes (DNS → TCP → TLS → `GET /models`). */
   probes: probesSchema.default(() => probesSchema.parse({})),
   /** Silence after which `/api/chat` sends a `heartbeat` event and `/v1` streams a `: ping` comment. */
   heartbeatMs: msSchema.default(15_000),
@@ -281,7 +356,9 @@ export const switchyardOptionsSchema = z.object({
   queryCredentials: z.boolean().default(false),
   /** Origins (`https://app.example.com`) besides the server's own whose pages may open the WebSocket chat; `*` allows any. */
   allowedOrigins: z.array(z.string().min(1)).default([]),
+  /** Where each endpoint is served. */
   paths: pathsSchema.default(pathsSchema.parse({})),
+  /** Size limits of request and upstream bodies. */
   limits: limitsSchema.default(limitsSchema.parse({})),
   /** Provider adapters by provider id, for providers that do not speak the OpenAI protocol. */
   adapters: z
@@ -305,7 +382,8 @@ export const switchyardOptionsSchema = z.object({
 });
 
 /** Options for `createSwitchyard`, as a user writes them. */
-export type SwitchyardOptions = z.input<typeof switchyardOptionsSchema> & {
+export type SwitchyardOptions = Omit<z.input<typeof switchyardOptionsSchema>, 'providers' | 'telemetry'> & {
+  /** Providers by id: overrides merged onto the defaults of SPEC §3, or new OpenAI-compatible providers. */
   providers?: Record<string, Partial<ProviderSettings>>;
   /** Traces and metrics through OpenTelemetry (SPEC §10); `false` turns both off. */
   telemetry?: false | TelemetryOptions;
@@ -315,15 +393,19 @@ export type SwitchyardOptions = z.input<typeof switchyardOptionsSchema> & {
 export interface ModelName {
   /** The name as configured (`general`, `DeepSeekFlash`, `豆包`). */
   name: string;
+  /** Whether the name is a tier or an alias. */
   kind: 'tier' | 'alias';
   /** The tier an alias points to, or the tier itself. */
   tier: string | undefined;
+  /** The model ids it stands for, in order. */
   candidates: readonly string[];
 }
 
 /** A provider after validation, with lookups precomputed for the hot path. */
 export interface ResolvedProvider {
+  /** The provider id (`openai`, `dashscope`, …). */
   id: string;
+  /** Human-readable name. */
   label: string;
   /** The wires it speaks natively, preferred first. */
   wires: readonly Wire[];
@@ -331,47 +413,93 @@ export interface ResolvedProvider {
   baseUrl: string;
   /** Base URLs of wires served elsewhere than `baseUrl`. */
   wireBaseUrls: Readonly<Partial<Record<Wire, string>>>;
+  /** Whether its `messages` wire has Anthropic's exact `/messages/count_tokens`. */
   countTokens: boolean;
+  /** How a chat upstream is asked to think. */
   reasoningParameter: ReasoningParameter;
+  /** Whether a chat upstream honours Anthropic-style `cache_control` on content parts. */
   cacheControl: boolean;
   /** How a broken answer is continued here (resume). */
   continuation: 'prefill' | 'partial' | 'prefix' | 'instruction';
+  /** How the key is sent. */
   auth: 'bearer' | 'api-key' | 'none';
+  /** The operator's key, if configured. */
   apiKey: string | undefined;
+  /** Clusters it is reachable from by policy. */
   clusters: readonly Cluster[];
   /** Reachable from the running cluster by policy (declared, or an egress base URL configured for it). */
   reachableByPolicy: boolean;
+  /** Tier name → model candidates, in order. */
   tiers: Readonly<Record<string, readonly string[]>>;
+  /** Alias → a tier name or a model id. */
   aliases: Readonly<Record<string, string>>;
   /** Lower-cased tier and alias names → what they name. */
   names: ReadonlyMap<string, ModelName>;
 }
 
+/** Options after validation, with defaults applied and lookups precomputed. */
 export interface ResolvedConfig {
+  /** Where this server runs. */
   cluster: Cluster;
+  /** Providers by id. */
   providers: ReadonlyMap<string, ResolvedProvider>;
   /** Provider ids in the order used when a request names none (only those that exist). */
   defaultProviders: readonly string[];
+  /** Whether callers may name a relay with `X-LLM-Base-Url`. */
   allowCallerBaseUrl: boolean;
+  /** URL prefixes a caller may use beyond the public-https rule. */
   allowedBaseUrls: readonly string[];
-  agents: Readonly<Record<string, { systemPrompt: string; tier: string }>>;
-  prices: Readonly<Record<string, { input: number; output: number }>>;
+  /** Named agents for `/api/chat`. */
+  agents: Readonly<
+    Record<
+      string,
+      {
+        /** The system message. */
+        systemPrompt: string;
+        /** The default tier. */
+        tier: string;
+      }
+    >
+  >;
+  /** USD per million tokens, by model. */
+  prices: Readonly<
+    Record<
+      string,
+      {
+        /** Per million input tokens. */
+        input: number;
+        /** Per million output tokens. */
+        output: number;
+      }
+    >
+  >;
+  /** Deadlines of every upstream attempt. */
   timeouts: Timeouts;
+  /** Deadlines per tier, over `timeouts`. */
   tierTimeouts: Readonly<Record<string, Partial<Timeouts>>>;
+  /** Retries before the first byte. */
   retries: RetryOptions;
   /** Resume after a break (SPEC §5); undefined: off, the header ignored. */
   resume: ResumeSettings | undefined;
   /** Hedge a late first byte (SPEC §5); undefined: off, the header ignored. */
   hedge: HedgeSettings | undefined;
+  /** The per-provider circuit breaker. */
   breaker: BreakerOptions;
+  /** Reachability probes. */
   probes: ProbeSettings;
+  /** Silence before a heartbeat event or ping comment. */
   heartbeatMs: number;
+  /** Provider ids that may take a request across providers, in order. */
   failover: readonly string[];
+  /** App tokens `/api/*` and `/v1/*` need, when set. */
   appTokens: readonly string[] | undefined;
+  /** Whether upgrade requests may carry `llm_*` credentials in the query. */
   queryCredentials: boolean;
-  /** Lower-cased, without a trailing slash. */
+  /** Origins besides the server's own whose pages may open the WebSocket chat; lower-cased, without a trailing slash. */
   allowedOrigins: readonly string[];
+  /** Where each endpoint is served. */
   paths: Paths;
+  /** Size limits of request and upstream bodies. */
   limits: z.output<typeof limitsSchema>;
   /** Where shared state lives; undefined: in this process. */
   redis: RedisSettings | undefined;
@@ -382,7 +510,12 @@ export interface ResolvedConfig {
 
 /** Thrown at start-up when the options are wrong; `issues` lists every problem. */
 export class SwitchyardConfigError extends Error {
+  /** Always `SwitchyardConfigError`. */
   override readonly name = 'SwitchyardConfigError';
+  /**
+   * An error listing every problem of the options.
+   * @param issues Every problem found, one line each (`path: message`).
+   */
   constructor(readonly issues: string[]) {
     super(`Invalid Switchyard configuration:\n${issues.map((issue) => `  - ${issue}`).join('\n')}`);
   }

@@ -4,23 +4,39 @@
 
 /** Every error code Switchyard answers with, and its HTTP status. */
 export const ERROR_STATUS = {
+  /** A request its endpoint cannot mean (bad JSON, a wrong type, a missing field). */
   invalid_request: 400,
+  /** `X-LLM-Provider` names no configured provider. */
   unknown_provider: 400,
+  /** Neither the caller nor the operator has a key for the provider. */
   missing_api_key: 400,
+  /** `X-LLM-Base-Url` was refused by the base-URL policy. */
   base_url_forbidden: 400,
+  /** The provider refused the key. */
   invalid_api_key: 401,
+  /** The app token (`Authorization: Bearer`) is missing or wrong. */
   unauthorized: 401,
+  /** The model or provider is not available in this region. */
   region_restricted: 403,
+  /** The model does not exist, or the key has no access to it. */
   model_not_found: 404,
+  /** The request body is over the configured limit. */
   payload_too_large: 413,
+  /** The balance is used up or the monthly cap was hit. */
   insufficient_quota: 429,
+  /** Too many requests for the key (or over a configured limit). */
   rate_limited: 429,
+  /** A configured token or spend budget is used up. */
   budget_exceeded: 429,
+  /** The provider answered with an error of its own. */
   upstream_error: 502,
+  /** The provider cannot be reached from this cluster (by policy, probe or breaker). */
   provider_unreachable: 503,
+  /** The provider did not answer within a deadline. */
   upstream_timeout: 504,
 } as const;
 
+/** A stable error code of SPEC §7 (a key of `ERROR_STATUS`). */
 export type ErrorCode = keyof typeof ERROR_STATUS;
 
 /** Default one-line hints, in the spirit of the providers' own troubleshooting notes. */
@@ -46,11 +62,13 @@ const RETRYABLE: ReadonlySet<ErrorCode> = new Set(['rate_limited', 'upstream_err
 
 const MARKER = Symbol.for('switchyard.error');
 
+/** What a `SwitchyardError` carries beyond its code and message. */
 export interface SwitchyardErrorOptions {
   /** One line telling the caller what to do. Defaults to the code's hint. */
   hint?: string;
   /** Whether retrying the same call may succeed. Defaults by code. */
   retryable?: boolean;
+  /** The error this one wraps. */
   cause?: unknown;
   /** The provider the error came from, when it came from one. */
   provider?: string;
@@ -71,19 +89,32 @@ export interface SwitchyardErrorOptions {
 /** The one error class of Switchyard: a stable `code`, its HTTP `status`, a `hint`, and `retryable`. */
 export class SwitchyardError extends Error {
   private readonly [MARKER] = true;
+  /** Always `SwitchyardError`. */
   override readonly name = 'SwitchyardError';
+  /** The stable error code (SPEC §7). */
   readonly code: ErrorCode;
+  /** The HTTP status for `code`, from `ERROR_STATUS`. */
   readonly status: number;
+  /** One line telling the caller what to do. */
   readonly hint: string;
+  /** Whether retrying the same call may succeed. */
   readonly retryable: boolean;
+  /** The provider the error came from, when it came from one. */
   readonly provider: string | undefined;
+  /** The HTTP status the upstream answered with. */
   readonly upstreamStatus: number | undefined;
+  /** How long the upstream asked to wait before a retry. */
   readonly retryAfterMs: number | undefined;
+  /** The OpenAI envelope's `param` (null when none). */
   readonly param: string | null;
+  /** The OpenAI envelope's `type`, when the upstream sent one. */
   readonly type: string | undefined;
+  /** The upstream's request id, to pass on. */
   readonly upstreamRequestId: string | undefined;
+  /** Extra fields for the error body. */
   readonly details: Record<string, unknown> | undefined;
 
+  /** An error with this code (its status and default hint follow from it) and message. */
   constructor(code: ErrorCode, message: string, options: SwitchyardErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
@@ -104,7 +135,17 @@ export class SwitchyardError extends Error {
     return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[MARKER] === true;
   }
 
-  toJSON(): { code: ErrorCode; message: string; hint: string; retryable: boolean } {
+  /** The fields a log line or an error body may show (never a key). */
+  toJSON(): {
+    /** The stable error code. */
+    code: ErrorCode;
+    /** What went wrong, keys redacted. */
+    message: string;
+    /** What to do about it. */
+    hint: string;
+    /** Whether retrying may succeed. */
+    retryable: boolean;
+  } {
     return { code: this.code, message: this.message, hint: this.hint, retryable: this.retryable };
   }
 }

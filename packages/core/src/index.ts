@@ -11,7 +11,7 @@ export { createOpenAIProvider, type OpenAIProviderOptions } from './providers/op
 export { joinEndpoint, type Endpoint as UpstreamEndpoint } from './providers/join-url.js';
 export { isAzureHost, DEFAULT_AZURE_API_VERSION } from './providers/azure.js';
 export { isReasoningModel, applyGenerationSettings, type GenerationSettings } from './providers/model-params.js';
-export { createDispatcher, type UpstreamDispatcher, type OutgoingRequest, type DispatcherOptions, type DispatchFetchOptions, type ConnectHook, type ConnectTarget } from './dispatch/dispatcher.js';
+export { createDispatcher, type UpstreamDispatcher, type OutgoingRequest, type DispatchedResponse, type DispatcherOptions, type DispatchFetchOptions, type ConnectHook, type ConnectTarget } from './dispatch/dispatcher.js';
 export { REFUSED_RANGES, isRefusedAddress } from './dispatch/address-policy.js';
 export * from './stream/parts.js';
 export * from './stream/sse-parser.js';
@@ -28,6 +28,7 @@ export { CHAT_ERROR_NUMBERS, type ChatMessage } from './http/chat-endpoint.js';
 export { SSE_HEADERS } from './http/forward.js';
 export { providerStatuses, type ProviderStatus } from './http/providers-endpoint.js';
 export { clientGoneSignal, type ResponseSink } from './http/response-sink.js';
+export { parsedBody } from './http/parsed-body.js';
 export { createSwitchyard, ENDPOINT_NAMES, isSwitchyard, type Switchyard, type HandleNodeOptions, type EndpointName, type UpgradeServer } from './switchyard.js';
 export { CLOSE_CODES as CHAT_SOCKET_CLOSE_CODES } from './http/chat-socket.js';
 export { createLlmContext, createOpenAIClient, type LlmContext, type LlmContextView, type ChatCallRequest, type Completion, type Embeddings } from './llm-context.js';

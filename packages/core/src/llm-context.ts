@@ -13,40 +13,66 @@ import { generate, generationParts } from './router/generate.js';
 
 /** What `req.llm` is built from. */
 export interface LlmContextView {
+  /** The request's headers (`X-LLM-Provider`, `X-LLM-Api-Key`, `X-LLM-Base-Url`, …). */
   headers: HeaderBag;
   /** The request body, when parsed: its `model` (or `provider`) names the tier for `route`. */
   body?: unknown;
+  /** The query of an upgrade request, for opt-in `llm_*` credentials. */
   query?: URLSearchParams | undefined;
   /** Aborts calls made through this context (the client went away). */
   signal?: AbortSignal | undefined;
 }
 
+/** A call made through `req.llm`: the messages, and optionally the tier and sampling. */
 export interface ChatCallRequest {
+  /** The conversation, in OpenAI's message shape. */
   messages: ChatCompletionMessageParam[];
   /** A tier, alias or model id; defaults to the request's own, then `general`. */
   model?: string;
+  /** Sampling temperature, where the model takes one. */
   temperature?: number;
+  /** Longest answer, in tokens (sent as the parameter the model takes). */
   maxTokens?: number;
+  /** Aborts this call. */
   signal?: AbortSignal;
 }
 
 /** A finished, non-streamed answer. */
 export interface Completion {
+  /** The answer. */
   text: string;
+  /** The reasoning, where the model shows it (empty otherwise). */
   reasoning: string;
+  /** Token counts, when the provider reported them. */
   usage: Usage | undefined;
+  /** Why the answer ended. */
   finishReason: FinishReason | undefined;
+  /** The provider that answered. */
   provider: string;
+  /** The model that answered. */
   model: string;
+  /** Every try on the way, in order. */
   attempts: AttemptRecord[];
   /** Why another provider answered than the one asked for; undefined when none did. */
   fallbackReason?: string | undefined;
 }
 
+/** Vectors for one text or many. */
 export interface Embeddings {
+  /** One vector per input, in order. */
   embeddings: number[][];
-  usage: { input_tokens: number; total_tokens: number } | undefined;
+  /** Token counts, when the provider reported them. */
+  usage:
+    | {
+        /** Tokens of the input. */
+        input_tokens: number;
+        /** All tokens counted. */
+        total_tokens: number;
+      }
+    | undefined;
+  /** The provider that answered. */
   provider: string;
+  /** The model that answered. */
   model: string;
 }
 
@@ -70,6 +96,10 @@ function requestedOf(body: unknown): unknown {
   return b.model ?? b.provider;
 }
 
+/**
+ * Builds `req.llm` for one request over a Switchyard's runtime; apps get it from `switchyard.context(view)`.
+ * @internal
+ */
 export function createLlmContext(runtime: SwitchyardRuntime, view: LlmContextView): LlmContext {
   const { config } = runtime;
   let route: Route | undefined;
@@ -152,6 +182,8 @@ export function createLlmContext(runtime: SwitchyardRuntime, view: LlmContextVie
 /**
  * An official `openai` client for a route. Its requests go through the dispatcher's `fetch`: the same pools, and for
  * a caller-chosen base URL the same policy (checked and pinned connections, no redirects) as every other call.
+ * Apps get one from `req.llm.openai()`.
+ * @internal
  */
 export function createOpenAIClient(runtime: SwitchyardRuntime, route: Route): OpenAI {
   const base = new URL(route.baseUrl);

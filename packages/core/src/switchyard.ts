@@ -56,7 +56,9 @@ export function isSwitchyard(value: unknown): value is Switchyard {
 
 /** A configured Switchyard: routing, the endpoints of SPEC §4, and the one way out to providers. */
 export interface Switchyard {
+  /** The options, validated, with defaults applied. */
   readonly config: ResolvedConfig;
+  /** The one way out to providers. */
   readonly dispatcher: UpstreamDispatcher;
   /** Breakers, passive health and probes per provider (SPEC §3, §5). */
   readonly health: HealthRegistry;
@@ -87,6 +89,7 @@ export interface Switchyard {
   attach(server: UpgradeServer): () => void;
   /** `req.llm` / `ctx.state.llm`: the route of a request, and calls made on it. */
   context(view: LlmContextView): LlmContext;
+  /** Stops probes and closes the upstream pools. */
   close(): Promise<void>;
 }
 

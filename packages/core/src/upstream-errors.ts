@@ -8,21 +8,29 @@ import { DEFAULT_HINTS, SwitchyardError, type ErrorCode } from './errors.js';
 import { redactSecrets } from './redact.js';
 import type { HeaderBag } from './router/resolve.js';
 
+/** An upstream error answer, as `normalizeUpstreamError` reads it. */
 export interface UpstreamErrorInput {
   /** The upstream's HTTP status. */
   status: number;
   /** The upstream's body as text (may be JSON, a JSON array, HTML or empty). */
   body: string;
+  /** The upstream's headers (`retry-after`, `x-request-id`). */
   headers?: HeaderBag | undefined;
+  /** The provider that answered. */
   provider?: string | undefined;
+  /** Where this server runs, for cluster-specific hints. */
   cluster?: Cluster | undefined;
   /** Keys to redact from anything echoed. */
   secrets?: readonly (string | undefined)[] | undefined;
 }
 
+/** What `toSwitchyardError` knows about where an error came from. */
 export interface ErrorContext {
+  /** The provider called. */
   provider?: string | undefined;
+  /** Where this server runs, for cluster-specific hints. */
   cluster?: Cluster | undefined;
+  /** Keys to redact from the message. */
   secrets?: readonly (string | undefined)[] | undefined;
 }
 

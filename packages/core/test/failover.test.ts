@@ -254,7 +254,7 @@ describe('candidates and retries (SPEC §5)', () => {
   });
 });
 
-describe('circuit breaker (issue 4)', () => {
+describe('circuit breaker (SPEC §5)', () => {
   const breakerOptions = { retries: { max: 0 }, breaker: { failureThreshold: 2, cooldownMs: 300 } };
 
   it('opens after the threshold, fails fast without an upstream request, half-opens after the cooldown', async () => {

@@ -95,6 +95,8 @@ export interface PackagingOptions {
   typePackages?: readonly string[];
   /** Extra `tsc` flags for the consumer check (`--skipLibCheck` where a dependency's own types do not compile). */
   tscFlags?: readonly string[];
+  /** What a user writes with the package, compiled by the consumer check: ESM (`.mts`) and CommonJS (`.cts`) source. */
+  typeUsage?: { esm: string; cjs: string };
 }
 
 /** An installed copy of a packed tarball, as a user's `node_modules` would hold it. */
@@ -207,9 +209,16 @@ export function describePackaging(options: PackagingOptions): void {
           kind === 'esm'
             ? `import { ${names} } from ${JSON.stringify(name)};\nexport const all = [${names}];\n`
             : `import pkg = require(${JSON.stringify(name)});\nexport const all = [${options.exports.map((key) => `pkg.${key}`).join(', ')}];\n`;
-        writeFileSync(join(installed.root, file), source);
+        writeFileSync(join(installed.root, file), `${source}${options.typeUsage?.[kind] ?? ''}`);
+        // @types/node beside the app rather than a typeRoots into the repository, whose @types would also answer the
+        // type references of the app's own @types packages.
+        const nodeTypes = join(installed.root, 'node_modules', '@types', 'node');
+        if (!existsSync(nodeTypes)) {
+          mkdirSync(dirname(nodeTypes), { recursive: true });
+          symlinkSync(join(REPO_ROOT, 'node_modules', '@types', 'node'), nodeTypes, 'dir');
+        }
         const tsc = join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-        const args = [tsc, '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--types', 'node', '--typeRoots', join(REPO_ROOT, 'node_modules', '@types'), ...(options.tscFlags ?? []), file];
+        const args = [tsc, '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--types', 'node', ...(options.tscFlags ?? []), file];
         try {
           await execFileAsync(process.execPath, args, { cwd: installed.root, env: childEnv(), timeout: 60_000 });
         } catch (error) {

@@ -7,6 +7,7 @@ import {
   type EndpointName,
   isSwitchyard,
   type LlmContext,
+  parsedBody,
   type Switchyard,
   type SwitchyardOptions,
   type UpgradeServer,
@@ -29,7 +30,9 @@ export interface SwitchyardExpressOptions extends SwitchyardOptions {
 
 /** The middleware, with the Switchyard behind it and one handler per endpoint for routes of your choosing. */
 export interface SwitchyardMiddleware extends RequestHandler {
+  /** The Switchyard behind the middleware (share it with other apps, or close it on shutdown). */
   readonly switchyard: Switchyard;
+  /** One handler per endpoint, for routes of your choosing (`app.post('/chat', middleware.handlers.chat)`). */
   readonly handlers: Record<EndpointName, RequestHandler>;
   /** Serves the WebSocket chat (`GET /api/chat` upgrades) on the server the app listens on: `middleware.attach(app.listen(3000))`. Returns a detach function. */
   attach(server: UpgradeServer): () => void;
@@ -85,7 +88,7 @@ export function switchyard(options: SwitchyardExpressOptions | Switchyard = {}):
     // Per request, not once: each Express app (and sub-app) has its own request prototype.
     installGetter(req);
     if (serve && instance.matches(req.method, req.path)) {
-      instance.handleNode(req, res, { body: req.body, path: req.path }).catch(next);
+      instance.handleNode(req, res, { body: parsedBody(req, req.body), path: req.path }).catch(next);
       return;
     }
     next();
@@ -93,7 +96,7 @@ export function switchyard(options: SwitchyardExpressOptions | Switchyard = {}):
 
   const handler = (endpoint: EndpointName): RequestHandler =>
     function switchyardHandler(req: Request, res: Response, next: NextFunction): void {
-      instance.handleNode(req, res, { body: req.body, endpoint }).catch(next);
+      instance.handleNode(req, res, { body: parsedBody(req, req.body), endpoint }).catch(next);
     };
 
   const handlers = Object.fromEntries(ENDPOINT_NAMES.map((name) => [name, handler(name)])) as Record<EndpointName, RequestHandler>;

@@ -20,10 +20,30 @@ try {
   await middleware.switchyard.close();
 }`;
 
+/** An app as a user types it: the middleware in `app.use`, a handler on a route, `req.llm` in a route of its own. */
+function usage(importExpress: string, factory: string): string {
+  return `${importExpress}
+const app = express();
+const middleware = ${factory}({ cluster: 'cn', serve: true });
+app.use(middleware);
+app.post('/chat', middleware.handlers.chat);
+app.use('/llm', express.Router().get('/models', middleware.handlers.models));
+app.get('/who', (req, res) => {
+  const id: string = req.llm.route.provider.id;
+  res.json({ id });
+});
+app.post('/ask', (req, res, next) => {
+  req.llm.complete({ messages: [{ role: 'user', content: 'hi' }] }).then((answer) => res.json({ text: answer.text }), next);
+});
+export const closed: Promise<void> = middleware.switchyard.close();
+`;
+}
+
 describePackaging({
   dir: join(REPO_ROOT, 'packages', 'express'),
   exports: ['switchyard'],
   typePackages: ['@types/express'],
+  typeUsage: { esm: usage("import express from 'express';", 'switchyard'), cjs: usage("import express = require('express');", 'pkg.switchyard') },
   smoke: EXPRESS_SMOKE,
   checkSmoke(value, build) {
     expect(value, build).toEqual({ cluster: 'cn', ids: ['openai', 'anthropic', 'gemini', 'deepseek', 'dashscope', 'volcengine'], plain: { lazy: 'object' }, hasSwitchyard: 'function' });

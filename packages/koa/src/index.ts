@@ -6,6 +6,7 @@ import {
   type EndpointName,
   isSwitchyard,
   type LlmContext,
+  parsedBody,
   type Switchyard,
   type SwitchyardOptions,
   type UpgradeServer,
@@ -25,14 +26,16 @@ export interface SwitchyardKoaOptions extends SwitchyardOptions {
 
 /** The middleware, with the Switchyard behind it and one handler per endpoint (works with or without `@koa/router`). */
 export interface SwitchyardKoaMiddleware extends Middleware {
+  /** The Switchyard behind the middleware (share it with other apps, or close it on shutdown). */
   readonly switchyard: Switchyard;
+  /** One handler per endpoint, for `@koa/router` routes or paths of your choosing. */
   readonly handlers: Record<EndpointName, Middleware>;
   /** Serves the WebSocket chat (`GET /api/chat` upgrades) on the server the app listens on: `middleware.attach(app.listen(3000))`. Returns a detach function. */
   attach(server: UpgradeServer): () => void;
 }
 
 function bodyOf(ctx: Context): unknown {
-  return (ctx.request as { body?: unknown }).body;
+  return parsedBody(ctx.req, (ctx.request as { body?: unknown }).body);
 }
 
 function attachContext(ctx: Context, instance: Switchyard): void {

@@ -20,10 +20,29 @@ try {
   await middleware.switchyard.close();
 }`;
 
+/** An app as a user types it: the middleware in `app.use`, a handler behind a path check, `ctx.state.llm` in its own. */
+function usage(importKoa: string, factory: string): string {
+  return `${importKoa}
+const app = new Koa();
+const middleware = ${factory}({ cluster: 'global', serve: true });
+app.use(middleware);
+app.use(async (ctx, next) => {
+  if (ctx.path === '/models') await middleware.handlers.models(ctx, next);
+  else await next();
+});
+app.use(async (ctx) => {
+  const id: string = ctx.state.llm.route.provider.id;
+  ctx.body = { id, text: (await ctx.state.llm.complete({ messages: [{ role: 'user', content: 'hi' }] })).text };
+});
+export const closed: Promise<void> = middleware.switchyard.close();
+`;
+}
+
 describePackaging({
   dir: join(REPO_ROOT, 'packages', 'koa'),
   exports: ['switchyard'],
   typePackages: ['@types/koa'],
+  typeUsage: { esm: usage("import Koa from 'koa';", 'switchyard'), cjs: usage("import Koa = require('koa');", 'pkg.switchyard') },
   // @types/koa names `contentDisposition.Options`, which koa 3's own content-disposition no longer declares;
   // every Koa 3 + TypeScript app runs with skipLibCheck for that reason. Imports are still resolved and checked.
   tscFlags: ['--skipLibCheck'],

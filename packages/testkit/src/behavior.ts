@@ -8,18 +8,31 @@ import { assertProviderError, type ErrorProvider } from './provider-errors.js';
  * `input_tokens_details.cached_tokens` = cached, `output_tokens` = completion, `output_tokens_details.reasoning_tokens`.
  */
 export interface TokenUsage {
+  /** Tokens of the request (cached and written ones included). */
   prompt_tokens: number;
+  /** Tokens of the answer (reasoning included). */
   completion_tokens: number;
+  /** Both together. */
   total_tokens: number;
   /** Prompt tokens read from the provider's cache, and (where a provider reports them) written to it. */
-  prompt_tokens_details?: { cached_tokens?: number; cache_write_tokens?: number };
-  completion_tokens_details?: { reasoning_tokens: number };
+  prompt_tokens_details?: {
+    /** Read from the cache. */
+    cached_tokens?: number;
+    /** Written to the cache. */
+    cache_write_tokens?: number;
+  };
+  /** The answer's tokens by kind. */
+  completion_tokens_details?: {
+    /** Tokens spent reasoning. */
+    reasoning_tokens: number;
+  };
 }
 
 /** A tool call the scripted answer makes; parallel calls are several entries, sent one after the other. */
 export interface ScriptedToolCall {
   /** Default `call_testkit_<request>_<n>` (chat `id`, responses `call_id`) or `toolu_testkit_<request>_<n>` (messages). */
   id?: string;
+  /** The tool's name. */
   name: string;
   /** The arguments' JSON text. A string is streamed in fragments (see `splitArguments`); an array is streamed as these fragments. */
   arguments: string | string[];
@@ -37,6 +50,7 @@ export interface AnswerExtras {
 
 /** The sandbox: replies `echo: ` + the last user message; embeddings get deterministic vectors; `/models` lists the models. */
 export interface EchoBehavior {
+  /** Selects this behavior. */
   type: 'echo';
 }
 
@@ -46,7 +60,9 @@ export interface EchoBehavior {
  * `length`/`max_tokens`, `tool_calls`/`tool_use`, `content_filter`/`refusal`, `stop_sequence`).
  */
 export interface StreamBehavior extends AnswerExtras {
+  /** Selects this behavior. */
   type: 'stream';
+  /** The text deltas, one frame each. */
   chunks: string[];
   /** `reasoning_content` deltas sent before the content. */
   reasoning?: string[];
@@ -66,11 +82,15 @@ export interface StreamBehavior extends AnswerExtras {
 
 /** A scripted non-streaming answer (streamed in word chunks if the request asked to stream), in the wire of the request. */
 export interface CompletionBehavior extends AnswerExtras {
+  /** Selects this behavior. */
   type: 'completion';
+  /** The answer text. */
   content: string;
+  /** The answer's reasoning. */
   reasoning?: string;
   /** Overrides the counted numbers. */
   usage?: Partial<TokenUsage>;
+  /** Default `stop` (`tool_calls` with tool calls). */
   finishReason?: string;
 }
 
@@ -79,6 +99,7 @@ export interface CompletionBehavior extends AnswerExtras {
  * A name without extension that has both a stream and a body (`anthropic-text`) picks by the request's `stream` flag.
  */
 export interface FixtureBehavior {
+  /** Selects this behavior. */
   type: 'fixture';
   /** File name in `fixtures/`, with or without extension. */
   name: string;
@@ -92,39 +113,53 @@ export interface FixtureBehavior {
 
 /** A provider's own error answer (status, headers, body); on a responses route OpenAI's Responses variants where recorded. */
 export interface ErrorBehavior {
+  /** Selects this behavior. */
   type: 'error';
+  /** Whose error shape to send. */
   provider: ErrorProvider;
+  /** The provider's own error code (see `providerErrorCodes`). */
   code: string;
 }
 
 /** A 429 with `Retry-After` / `retry-after-ms` when given: OpenAI's `rate_limit_exceeded`, or Anthropic's `rate_limit_error` on a messages route. */
 export interface RateLimitBehavior {
+  /** Selects this behavior. */
   type: 'rateLimit';
+  /** Sent as `Retry-After`. */
   retryAfterSeconds?: number;
+  /** Sent as `retry-after-ms`. */
   retryAfterMs?: number;
 }
 
 /** A region block: OpenAI's recorded 403 `unsupported_country_region_territory`, or Anthropic's 403 `forbidden` on a messages route. */
 export interface RegionBlockBehavior {
+  /** Selects this behavior. */
   type: 'regionBlock';
 }
 
 /** Any status with any body. An object body is sent as JSON; a string as `text/plain` unless `headers` say otherwise. */
 export interface StatusBehavior {
+  /** Selects this behavior. */
   type: 'status';
+  /** The HTTP status. */
   status: number;
+  /** The body: an object as JSON, a string as it is. */
   body?: string | object;
+  /** Response headers. */
   headers?: Record<string, string>;
 }
 
 /** Reads the request and never answers. */
 export interface StallBeforeFirstByteBehavior {
+  /** Selects this behavior. */
   type: 'stallBeforeFirstByte';
 }
 
 /** 200 SSE headers, the wire's opening events, `afterChunks` text deltas, then silence. Not streamed: half the promised body. */
 export interface StallMidStreamBehavior {
+  /** Selects this behavior. */
   type: 'stallMidStream';
+  /** Text deltas sent before the silence. */
   afterChunks: number;
   /** Content deltas to send (default: the echo reply's chunks). */
   chunks?: string[];
@@ -132,7 +167,9 @@ export interface StallMidStreamBehavior {
 
 /** 200 SSE headers, the wire's opening events, `afterChunks` text deltas, then the socket is destroyed. Not streamed: half the promised body. */
 export interface CutMidStreamBehavior {
+  /** Selects this behavior. */
   type: 'cutMidStream';
+  /** Text deltas sent before the cut. */
   afterChunks: number;
   /** Content deltas to send (default: the echo reply's chunks). */
   chunks?: string[];
@@ -144,7 +181,9 @@ export interface CutMidStreamBehavior {
  * `response.failed`. A request that did not stream gets the same error as an HTTP status (500, or 529 for `overloaded_error`).
  */
 export interface StreamErrorBehavior {
+  /** Selects this behavior. */
   type: 'streamError';
+  /** Text deltas sent before the error. */
   afterChunks: number;
   /** Text deltas to send (default: the echo reply's chunks). */
   chunks?: string[];
@@ -161,6 +200,7 @@ export interface StreamErrorBehavior {
  * deterministic: the client's text can be compared with `text`.
  */
 export interface ContinuationBehavior {
+  /** Selects this behavior. */
   type: 'continuation';
   /** The whole answer. */
   text: string;
@@ -176,6 +216,7 @@ export interface ContinuationBehavior {
 
 /** A 502 nginx HTML page, as a broken proxy in front of a provider sends it. */
 export interface GarbageBehavior {
+  /** Selects this behavior. */
   type: 'garbage';
 }
 
@@ -304,43 +345,56 @@ export function assertBehavior(behavior: Behavior): void {
   }
 }
 
-type Options<T extends Behavior, Required extends keyof T = never> = Omit<T, 'type' | Required>;
 
 /** Constructors for behaviors, for scripts that read as sentences: `upstream.enqueue(behaviors.rateLimit({ retryAfterMs: 10 }))`. */
 export const behaviors = {
+  /** The sandbox's echo. */
   echo: (): EchoBehavior => ({ type: 'echo' }),
-  stream: (chunks: string[], options: Options<StreamBehavior, 'chunks'> = {}): StreamBehavior => ({ type: 'stream', chunks, ...options }),
-  completion: (content: string, options: Options<CompletionBehavior, 'content'> = {}): CompletionBehavior => ({
+  /** A stream of these text deltas. */
+  stream: (chunks: string[], options: Omit<StreamBehavior, 'type' | 'chunks'> = {}): StreamBehavior => ({ type: 'stream', chunks, ...options }),
+  /** One whole answer. */
+  completion: (content: string, options: Omit<CompletionBehavior, 'type' | 'content'> = {}): CompletionBehavior => ({
     type: 'completion',
     content,
     ...options,
   }),
-  fixture: (name: string, options: Options<FixtureBehavior, 'name'> = {}): FixtureBehavior => ({ type: 'fixture', name, ...options }),
+  /** A recorded stream or error from `fixtures/`. */
+  fixture: (name: string, options: Omit<FixtureBehavior, 'type' | 'name'> = {}): FixtureBehavior => ({ type: 'fixture', name, ...options }),
+  /** A provider's own error answer. */
   error: (provider: ErrorProvider, code: string): ErrorBehavior => ({ type: 'error', provider, code }),
-  rateLimit: (options: Options<RateLimitBehavior> = {}): RateLimitBehavior => ({ type: 'rateLimit', ...options }),
+  /** A 429 rate limit, in the wire's envelope. */
+  rateLimit: (options: Omit<RateLimitBehavior, 'type'> = {}): RateLimitBehavior => ({ type: 'rateLimit', ...options }),
+  /** A 403 region block. */
   regionBlock: (): RegionBlockBehavior => ({ type: 'regionBlock' }),
+  /** Any status with any body. */
   status: (status: number, body?: string | object, headers?: Record<string, string>): StatusBehavior => ({
     type: 'status',
     status,
     ...(body === undefined ? {} : { body }),
     ...(headers === undefined ? {} : { headers }),
   }),
+  /** Never answers. */
   stallBeforeFirstByte: (): StallBeforeFirstByteBehavior => ({ type: 'stallBeforeFirstByte' }),
+  /** Some deltas, then silence. */
   stallMidStream: (afterChunks: number, chunks?: string[]): StallMidStreamBehavior => ({
     type: 'stallMidStream',
     afterChunks,
     ...(chunks === undefined ? {} : { chunks }),
   }),
+  /** Some deltas, then a destroyed socket. */
   cutMidStream: (afterChunks: number, chunks?: string[]): CutMidStreamBehavior => ({
     type: 'cutMidStream',
     afterChunks,
     ...(chunks === undefined ? {} : { chunks }),
   }),
-  streamError: (afterChunks: number, options: Options<StreamErrorBehavior, 'afterChunks'> = {}): StreamErrorBehavior => ({
+  /** Some deltas, then the wire's in-stream error. */
+  streamError: (afterChunks: number, options: Omit<StreamErrorBehavior, 'type' | 'afterChunks'> = {}): StreamErrorBehavior => ({
     type: 'streamError',
     afterChunks,
     ...options,
   }),
+  /** A known answer, continued after whatever start of it the request carries. */
   continuation: (text: string, options: Options<ContinuationBehavior, 'text'> = {}): ContinuationBehavior => ({ type: 'continuation', text, ...options }),
+  /** A broken proxy's HTML 502. */
   garbage: (): GarbageBehavior => ({ type: 'garbage' }),
 } as const;

@@ -10,6 +10,7 @@ export interface ProviderErrorOptions {
   model?: string;
   /** Shown in OpenAI's rate-limit message ("Please try again in …"). */
   retryAfterSeconds?: number;
+  /** Sent as `retry-after-ms`. */
   retryAfterMs?: number;
   /** The wire of the route (default `chat`): on `responses`, OpenAI answers with its Responses variants (another status or layout). */
   wire?: Wire;
@@ -19,8 +20,11 @@ export interface ProviderErrorOptions {
 
 /** An error answer as the provider sends it: status, headers and the body's exact text. */
 export interface ProviderErrorResponse {
+  /** The HTTP status. */
   status: number;
+  /** The response headers. */
   headers: Record<string, string>;
+  /** The body's exact text. */
   body: string;
 }
 

@@ -5,11 +5,13 @@ import { matchRoute, type Endpoint } from './routes.js';
 export interface RecordedRequest {
   /** The `x-request-id` the upstream answered with (`req_<n>`). */
   id: string;
+  /** The HTTP method. */
   method: string;
   /** Path without the query. */
   path: string;
   /** Path and query, as sent. */
   url: string;
+  /** The query parameters. */
   query: Record<string, string>;
   /** Lower-case names, as Node gives them. */
   headers: Record<string, string | string[] | undefined>;

@@ -28,6 +28,7 @@ export interface TestUpstream {
   readonly url: string;
   /** `http://127.0.0.1:PORT`: the base URL for the Anthropic SDK, which adds `/v1/messages` itself. */
   readonly origin: string;
+  /** The port it listens on. */
   readonly port: number;
   /** Every request received, in order: recorded when its headers arrive, body filled in when complete. */
   readonly requests: RecordedRequest[];

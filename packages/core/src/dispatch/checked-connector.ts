@@ -9,6 +9,7 @@ import { baseUrlForbidden } from './base-url-policy.js';
 export interface ConnectTarget {
   /** The host name as the URL names it (SNI and `Host` keep it). */
   hostname: string;
+  /** The port to connect to. */
   port: number;
   /** The checked addresses the socket will connect to, and no others. */
   addresses: readonly LookupAddress[];

@@ -13,22 +13,31 @@ export type { ConnectHook, ConnectTarget } from './checked-connector.js';
 export interface OutgoingRequest {
   /** The full URL, query included. */
   url: string;
+  /** The HTTP method. */
   method: 'GET' | 'POST';
   /** Exactly the headers to send: the dispatcher adds none from the inbound request. */
   headers: Record<string, string>;
+  /** The request body (JSON text). */
   body?: string | undefined;
   /** Whether the base URL came from the caller (`X-LLM-Base-Url`): then the base-URL policy applies. */
   callerChosen: boolean;
+  /** Aborts the request. */
   signal?: AbortSignal | undefined;
+  /** The deadlines of this attempt. */
   timeouts: Timeouts;
 }
 
+/** An upstream's answer, before its body is read. */
 export interface DispatchedResponse {
+  /** The HTTP status. */
   status: number;
+  /** The response headers. */
   headers: Record<string, string | string[] | undefined>;
+  /** The body, unread. */
   body: Readable;
 }
 
+/** Policy, pools and limits of the dispatcher. */
 export interface DispatcherOptions {
   /** URL prefixes a caller may use beyond the public-https rule. */
   allowedBaseUrls?: readonly string[];
@@ -54,6 +63,7 @@ export interface DispatchFetchOptions {
  * keep-alive pools per origin live here, so no route, adapter or client can skip them.
  */
 export interface UpstreamDispatcher {
+  /** Sends one request through the policy, pools and deadlines; resolves with the response headers. */
   request(request: OutgoingRequest): Promise<DispatchedResponse>;
   /** A web `fetch` through the same policy and pools: redirects are never followed. */
   fetch(url: string | URL, init: RequestInit | undefined, options: DispatchFetchOptions): Promise<Response>;
@@ -67,6 +77,7 @@ export interface UpstreamDispatcher {
    * connection. Returns the function that removes it.
    */
   onConnect(hook: ConnectHook): () => void;
+  /** Closes both pools once their requests are done. */
   close(): Promise<void>;
 }
 

@@ -23,15 +23,25 @@ import type { BodyProblem } from './request-body.js';
 
 /** The numeric codes of the `/api/chat` 400 envelope (SPEC §4; -1, -2, -3 and -10 are fixed there). */
 export const CHAT_ERROR_NUMBERS = {
+  /** The body is not a JSON object. */
   bad_json: -1,
+  /** `question` is not a string. */
   invalid_question: -2,
+  /** `question` is empty. */
   empty_question: -3,
+  /** `agent` names no configured agent. */
   unknown_agent: -4,
+  /** The body is over the size limit. */
   payload_too_large: -5,
+  /** `X-LLM-Provider` names no provider. */
   unknown_provider: -6,
+  /** `X-LLM-Base-Url` was refused. */
   base_url_forbidden: -7,
+  /** Any other bad input. */
   invalid_request: -8,
+  /** No key for the provider. */
   missing_api_key: -10,
+  /** The app token is missing or wrong. */
   unauthorized: -11,
   rate_limited: -12,
   budget_exceeded: -13,
@@ -39,7 +49,9 @@ export const CHAT_ERROR_NUMBERS = {
 
 /** A chat message as `/api/chat` accepts it in `messages`. */
 export interface ChatMessage {
+  /** Who said it. */
   role: 'system' | 'user' | 'assistant';
+  /** What was said. */
   content: string;
 }
 

@@ -7,20 +7,27 @@ import type { Endpoint } from './endpoint-context.js';
 
 /** The last probe of a provider, as `GET /api/providers` shows it. */
 export interface ProbeView {
+  /** What the probe found. */
   status: ProbeStatus;
+  /** Time to the `GET /models` answer, in ms; null when it did not get that far. */
   latencyMs: number | null;
   /** ISO time of the probe. */
   checkedAt: string | null;
   /** Duration of each step that completed, in ms. */
   steps: Partial<Record<ProbeStep, number>>;
+  /** The step that failed, if one did. */
   failedStep: ProbeStep | null;
+  /** The status of `GET /models`, if it was answered. */
   httpStatus: number | null;
+  /** What went wrong, in a few words. */
   detail: string | null;
 }
 
 /** A provider's circuit breaker, as `GET /api/providers` shows it. */
 export interface BreakerView {
+  /** `closed`, `open` or `half-open`. */
   state: BreakerState;
+  /** Failures in a row so far. */
   consecutiveFailures: number;
   /** ISO time the circuit last opened; null while closed. */
   openedAt: string | null;
@@ -30,16 +37,30 @@ export interface BreakerView {
 
 /** One provider as `GET /api/providers` shows it. Never the key: only whether one is configured. */
 export interface ProviderStatus {
+  /** The provider id. */
   id: string;
+  /** Human-readable name. */
   label: string;
+  /** Whether it is the first default provider. */
   default: boolean;
   /** By policy (SPEC §3), and by the last probe (null: not probed). */
-  reachable: { policy: boolean; probe: boolean | null };
+  reachable: {
+    /** Reachable from this cluster by policy. */
+    policy: boolean;
+    /** Reachable by the last probe; null when not probed. */
+    probe: boolean | null;
+  };
+  /** The last probe; null when not probed. */
   probe: ProbeView | null;
+  /** The circuit breaker. */
   breaker: BreakerView;
+  /** Clusters it is reachable from by policy. */
   clusters: readonly string[];
+  /** Tier name → model candidates. */
   tiers: Readonly<Record<string, readonly string[]>>;
+  /** Alias → tier or model. */
   aliases: Readonly<Record<string, string>>;
+  /** Whether the operator configured a key (never the key). */
   serverKey: boolean;
 }
 

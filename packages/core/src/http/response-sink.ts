@@ -8,9 +8,11 @@ export interface ResponseSink {
   readonly committed: boolean;
   /** `performance.now()` when the first body byte was written; undefined until then. */
   readonly firstWriteAt: number | undefined;
+  /** Sends status and headers: the commit point. */
   writeHead(status: number, headers: Record<string, string>): void;
   /** Writes a chunk; returns a promise only when the client is slower than the upstream (backpressure). */
   write(chunk: string | Uint8Array): Promise<void> | undefined;
+  /** Ends the answer, with a last chunk if given. */
   end(chunk?: string | Uint8Array): void;
 }
 

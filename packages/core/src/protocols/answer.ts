@@ -5,12 +5,14 @@
 import type { SwitchyardError } from '../errors.js';
 import type { FinishReason, StreamPart, Usage } from '../stream/parts.js';
 
+/** One block of a whole answer, in the order it came. */
 export type AnswerBlock =
   | { type: 'reasoning'; text: string; signature?: string }
   | { type: 'reasoning-redacted'; data: string }
   | { type: 'text'; text: string }
   | { type: 'tool-call'; index: number; id: string; name: string; arguments: string };
 
+/** A whole answer: its blocks, why it ended, usage and the model. */
 export interface Answer {
   blocks: AnswerBlock[];
   finishReason: FinishReason | undefined;
@@ -22,7 +24,12 @@ export interface Answer {
 }
 
 /** Collects parts into an Answer; consecutive text (or reasoning) deltas join into one block. */
-export function createAnswerCollector(): { push(part: StreamPart): void; readonly answer: Answer } {
+export function createAnswerCollector(): {
+  /** Adds one part. */
+  push(part: StreamPart): void;
+  /** The answer so far. */
+  readonly answer: Answer;
+} {
   const answer: Answer = { blocks: [], finishReason: undefined, usage: undefined, model: undefined };
   const calls = new Map<number, Extract<AnswerBlock, { type: 'tool-call' }>>();
   let last: AnswerBlock | undefined;

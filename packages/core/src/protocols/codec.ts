@@ -9,6 +9,7 @@ import type { StreamPart, Usage } from '../stream/parts.js';
 import type { Answer } from './answer.js';
 import type { Conversation, Wire } from './conversation.js';
 
+/** A parsed JSON object (a request or response body). */
 export type JsonObject = Record<string, unknown>;
 
 /** What routing and the endpoint need from a request before anything else is decoded. */
@@ -34,6 +35,7 @@ export interface TranslationTarget {
 
 /** Turns an upstream's body, chunk by chunk, into parts. A body that ends unfinished ends with an error part. */
 export interface PartDecoder {
+  /** Reads the next chunk of the body; returns the parts it completed. */
   push(chunk: Uint8Array): StreamPart[];
   /** The body ended. */
   end(): StreamPart[];
@@ -100,7 +102,9 @@ export interface StreamTracker {
 
 /** Watches a stream forwarded as bytes (passthrough): learns usage, finish, model and breaks, parsing as little as it can. */
 export interface StreamObserver {
+  /** Watches the next chunk of the body. */
   push(chunk: Uint8Array): void;
+  /** The body ended. */
   end(): void;
   readonly usage: Usage | undefined;
   readonly finishReason: string | undefined;
@@ -124,6 +128,7 @@ export interface ErrorAnswer {
   body: string;
 }
 
+/** Everything about one wire protocol: checking, translating and encoding requests, decoding and encoding answers. */
 export interface WireCodec {
   readonly wire: Wire;
   /** Checks what this wire's protocol requires of a request (shape only); throws `invalid_request` in its words. */

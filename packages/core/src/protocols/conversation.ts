@@ -15,12 +15,14 @@ export interface CacheControl {
   ttl?: string;
 }
 
+/** Text in a turn. */
 export interface TextContent {
   type: 'text';
   text: string;
   cacheControl?: CacheControl;
 }
 
+/** An image in a turn. */
 export interface ImageContent {
   type: 'image';
   /** Inline bytes (base64) with their media type, or a URL the provider fetches. */
@@ -43,6 +45,7 @@ export interface RedactedReasoningContent {
   data: string;
 }
 
+/** A tool call the assistant made. */
 export interface ToolCallContent {
   type: 'tool-call';
   id: string;
@@ -52,6 +55,7 @@ export interface ToolCallContent {
   cacheControl?: CacheControl;
 }
 
+/** The result of a tool call, sent back in a user turn. */
 export interface ToolResultContent {
   type: 'tool-result';
   /** The id of the tool call this answers. */
@@ -61,6 +65,7 @@ export interface ToolResultContent {
   cacheControl?: CacheControl;
 }
 
+/** Any part of a turn's content. */
 export type ContentPart = TextContent | ImageContent | ReasoningContent | RedactedReasoningContent | ToolCallContent | ToolResultContent;
 
 /** One turn. Tool results travel in user turns (Anthropic's shape); Chat Completions' `tool` messages map to them. */
@@ -69,6 +74,7 @@ export interface ConversationMessage {
   content: ContentPart[];
 }
 
+/** A tool the model may call. */
 export interface ToolDefinition {
   name: string;
   description?: string;
@@ -78,10 +84,13 @@ export interface ToolDefinition {
   cacheControl?: CacheControl;
 }
 
+/** Whether and which tool the model must call. */
 export type ToolChoice = 'auto' | 'none' | 'required' | { name: string };
 
+/** How hard a reasoning model should think. */
 export type ReasoningEffort = 'minimal' | 'low' | 'medium' | 'high';
 
+/** The shape the answer must take: text, any JSON object, or JSON matching a schema. */
 export type ResponseFormat = { type: 'text' } | { type: 'json_object' } | { type: 'json_schema'; name: string; schema: Record<string, unknown>; strict?: boolean; description?: string };
 
 /** A generation request in the wire-neutral form. */

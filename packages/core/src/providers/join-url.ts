@@ -2,6 +2,7 @@ import { DEFAULT_AZURE_API_VERSION, isAzureDeploymentPath, isAzureHost } from '.
 
 /** An upstream endpoint URL and how the key goes with it. */
 export interface Endpoint {
+  /** The full URL of the endpoint. */
   url: string;
   /** How the key goes: `Authorization: Bearer`, Azure's `api-key`, or not at all. */
   auth: 'bearer' | 'api-key' | 'none';

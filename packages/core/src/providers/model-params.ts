@@ -4,8 +4,11 @@ export function isReasoningModel(model: string): boolean {
   return id.startsWith('gpt-5') || /^o\d/.test(id);
 }
 
+/** Sampling settings Switchyard puts in a request it builds itself. */
 export interface GenerationSettings {
+  /** Sampling temperature; dropped for models that take none. */
   temperature?: number | undefined;
+  /** Longest answer; sent as `max_completion_tokens` or `max_tokens`, as the model takes it. */
   maxTokens?: number | undefined;
 }
 

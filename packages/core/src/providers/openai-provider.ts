@@ -9,8 +9,11 @@ import { joinEndpoint, type Endpoint } from './join-url.js';
 import type { CallOptions, GenerateRequest, JsonBody, ProviderV2, UpstreamResponse, UpstreamTarget } from './provider.js';
 import type { Wire } from '../protocols/conversation.js';
 
+/** What the OpenAI-protocol provider sends through. */
 export interface OpenAIProviderOptions {
+  /** The one way out: every upstream request goes through it. */
   dispatcher: UpstreamDispatcher;
+  /** The default deadlines of a call. */
   timeouts: Timeouts;
 }
 

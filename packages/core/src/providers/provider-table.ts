@@ -101,7 +101,15 @@ export const DEFAULT_PROVIDER_ORDER: Record<'global' | 'cn', string[]> = {
  * Prices in USD per million tokens, for `costStatistics`. Only models whose list price we know are here;
  * an unknown price gives `total_cost: null` rather than a guess.
  */
-export const DEFAULT_PRICES: Record<string, { input: number; output: number }> = {
+export const DEFAULT_PRICES: Record<
+  string,
+  {
+    /** Per million input tokens. */
+    input: number;
+    /** Per million output tokens. */
+    output: number;
+  }
+> = {
   'gpt-5': { input: 1.25, output: 10 },
   'gpt-5-mini': { input: 0.25, output: 2 },
   'gpt-5-pro': { input: 15, output: 120 },

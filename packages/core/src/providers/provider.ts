@@ -6,6 +6,7 @@ import type { Route } from '../router/route.js';
 
 /** Where one attempt goes: a route narrowed to one concrete model. */
 export interface UpstreamTarget {
+  /** The request's route. */
   route: Route;
   /** The concrete model id for this attempt. */
   model: string;
@@ -21,8 +22,11 @@ export interface CallOptions {
 
 /** A 2xx upstream answer, before its body is read. The body is JSON or `text/event-stream` bytes. */
 export interface UpstreamResponse {
+  /** The HTTP status (2xx). */
   status: number;
+  /** The response headers. */
   headers: Record<string, string | string[] | undefined>;
+  /** The body, unread. */
   body: Readable;
 }
 
@@ -42,7 +46,9 @@ export interface GenerateRequest {
  * (the `adapters` option); it is treated as a v2 provider whose one wire is `chat`.
  */
 export interface ProviderV1 {
+  /** The version of this interface the provider implements. */
   readonly specificationVersion: 'v1';
+  /** The wire protocol it speaks upstream (`openai`, …). */
   readonly protocol: string;
   /** `POST {base}/chat/completions` with `body` (its `model` already set to `target.model`). */
   doChat(target: UpstreamTarget, body: JsonBody, options?: CallOptions): Promise<UpstreamResponse>;

@@ -5,7 +5,9 @@ export type BreakerState = 'closed' | 'open' | 'half_open';
 
 /** A breaker's state as `GET /api/providers` shows it. */
 export interface BreakerSnapshot {
+  /** `closed`, `open` or `half-open`. */
   state: BreakerState;
+  /** Failures in a row so far. */
   consecutiveFailures: number;
   /** Epoch ms when the circuit last opened; undefined while closed. */
   openedAt: number | undefined;
@@ -22,7 +24,7 @@ export interface BreakerPermit {
 /** What a call told us about the provider. `neutral`: nothing (the call was cancelled). */
 export type CallOutcome = 'success' | 'failure' | 'neutral';
 
-/** A per-provider circuit breaker (SPEC §5, issue 4). */
+/** A per-provider circuit breaker (SPEC §5). */
 export interface CircuitBreaker {
   /** Leave for one call, or undefined when the circuit is open (or half-open with its trial taken). */
   acquire(): BreakerPermit | undefined;
@@ -35,6 +37,7 @@ export interface CircuitBreaker {
    * success's reset of the failure run is undone and the break counts, so a provider that always breaks streams opens.
    */
   reportBrokenAnswer(): void;
+  /** The state right now. */
   snapshot(): BreakerSnapshot;
   /**
    * Takes on a state another instance published (SPEC §9): open with its times, or closed. Calls no hook: the
@@ -53,6 +56,7 @@ export interface RemoteBreakerState {
   consecutiveFailures: number;
 }
 
+/** A breaker's thresholds, and hooks for the registry and tests. */
 export interface CircuitBreakerOptions extends BreakerOptions {
   /** A trial that never reports frees its slot after this long, so a lost permit cannot wedge the breaker. */
   trialTimeoutMs: number;
@@ -60,6 +64,7 @@ export interface CircuitBreakerOptions extends BreakerOptions {
   onOpen?: (retryAt: number) => void;
   /** Called when an open circuit closes again (a trial, or a late answer, succeeded). */
   onClose?: () => void;
+  /** The clock, for tests. */
   now?: () => number;
 }
 

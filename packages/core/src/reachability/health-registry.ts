@@ -10,14 +10,19 @@ import { type ProbeResult, type ProbeStatus, probeTarget } from './probe.js';
 export interface ProviderHealth {
   /** The last probe of the provider's base URL; undefined when none ran (not reachable by policy, or probes off). */
   probe: ProbeResult | undefined;
+  /** The provider's circuit breaker. */
   breaker: BreakerSnapshot;
 }
 
+/** What the registry watches, and hooks for tests. */
 export interface HealthRegistryOptions {
+  /** The providers, probe settings and breaker thresholds. */
   config: ResolvedConfig;
   /** Replaces DNS resolution in probes (the `lookup` option of `createSwitchyard`). */
   lookup?: LookupFunction | undefined;
+  /** The clock, for tests. */
   now?: () => number;
+  /** The jitter source, for tests. */
   random?: () => number;
   /** Where breakers, probes and passive health are shared with other instances (SPEC §9); absent or memory: this process only. */
   state?: SharedState | undefined;

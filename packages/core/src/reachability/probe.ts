@@ -13,6 +13,7 @@ export type ProbeStep = 'dns' | 'tcp' | 'tls' | 'http';
 
 /** One probe of one base URL. */
 export interface ProbeResult {
+  /** What the probe found. */
   status: ProbeStatus;
   /** From the start of the DNS step to the end of the last step that ran. */
   latencyMs: number;
@@ -30,9 +31,13 @@ export interface ProbeResult {
 
 /** Deadlines of each step, in ms. */
 export interface ProbeDeadlines {
+  /** The DNS lookup. */
   dnsMs: number;
+  /** The TCP connect. */
   connectMs: number;
+  /** The TLS handshake. */
   tlsMs: number;
+  /** The `GET /models` answer. */
   httpMs: number;
 }
 

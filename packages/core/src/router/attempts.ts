@@ -12,10 +12,13 @@ import type { Route } from './route.js';
 
 /** One try, as the answer reports it (`X-LLM-Attempts`, the `route` event). */
 export interface AttemptRecord {
+  /** The provider tried. */
   provider: string;
+  /** The model tried. */
   model: string;
-  /** `aborted`: stopped because another attempt answered first (a hedge's loser). */
+  /** How it went; `aborted`: stopped because another attempt answered first (a hedge's loser). */
   status: 'ok' | 'failed' | 'aborted';
+  /** The error code of a failed try. */
   code?: ErrorCode;
   /** Set for tries outside the first plan: a continuation after a break (`resume`), the second attempt of a hedge (`hedge`). */
   kind?: 'resume' | 'hedge';
@@ -31,8 +34,11 @@ export class AttemptSuperseded extends Error {
 
 /** What a successful plan produced: the value, where it came from, and every try on the way. */
 export interface AttemptOutcome<T> {
+  /** What the successful try produced. */
   value: T;
+  /** Where it came from. */
   target: UpstreamTarget;
+  /** Every try, in order. */
   attempts: AttemptRecord[];
   /** Why the answer came from another provider than the route's (`X-LLM-Fallback-Reason`); undefined when it did not. */
   fallbackReason?: string | undefined;
@@ -47,15 +53,22 @@ export interface PlanOptions {
 
 /** What each try gets besides its target: the abort signal and the timeouts of the route's tier. */
 export interface AttemptCall {
+  /** Aborts the try (the client left, or a deadline passed). */
   signal: AbortSignal | undefined;
+  /** The deadlines of the route's tier, over the defaults. */
   timeouts: Partial<Timeouts> | undefined;
 }
 
 /** What the planner needs beyond the route: retries, failover and tier timeouts from the config; breakers and probes from the registry. */
 export interface AttemptPolicy {
+  /** Retries, failover and tier timeouts. */
   readonly config: ResolvedConfig;
+  /** Breakers and probes, when the planner consults them. */
   readonly health?: HealthRegistry | undefined;
-  /** Spans per attempt and retry/failover counts (SPEC §10); absent or disabled: none. */
+  /**
+   * Spans per attempt and retry/failover counts (SPEC §10); absent or disabled: none. Set by `createSwitchyard`.
+   * @internal
+   */
   readonly telemetry?: Telemetry | undefined;
   /** Jitter source, for tests. */
   readonly random?: () => number;

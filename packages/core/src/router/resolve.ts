@@ -7,7 +7,9 @@ import type { Route } from './route.js';
 export type HeaderBag = Record<string, string | string[] | undefined>;
 
 /** A framework-neutral view of the parts of a request that routing reads. */
+/** What the router reads of a request: its headers, the query of upgrades, and the requested model. */
 export interface RequestView {
+  /** The request's headers, lower-cased names. */
   headers: HeaderBag;
   /** Query parameters; read for credentials only on upgrade requests, and only when enabled. */
   query?: URLSearchParams | undefined;
@@ -15,6 +17,7 @@ export interface RequestView {
   requested?: unknown;
 }
 
+/** How to resolve a request that names no model. */
 export interface ResolveOptions {
   /** The tier used when the request names none (`general` for chat, `embedding` for embeddings). */
   defaultTier?: string;

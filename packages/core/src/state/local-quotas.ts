@@ -37,6 +37,7 @@ interface Counters {
 export interface LocalQuotas {
   /** Reserves against every subject, all or nothing. Limits are divided by `share` (the instances a limit is split over). */
   reserve(request: ReserveRequest, share?: number): ReserveOutcome;
+  /** Replaces a reservation with the real usage. */
   settle(reservation: Reservation, usage: SettledUsage): void;
   /** Forgets subjects with nothing left to count. */
   sweep(now: number): void;

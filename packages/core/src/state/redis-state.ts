@@ -35,6 +35,7 @@ export interface RedisStateOptions {
   /** Deadline of a (re)connection attempt. */
   connectTimeoutMs: number;
   instanceId?: string | undefined;
+  /** The clock, for tests. */
   now?: () => number;
 }
 

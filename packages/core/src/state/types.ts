@@ -135,6 +135,7 @@ export interface Reservation {
   where: 'shared' | 'local';
 }
 
+/** A reservation made, or the limit that refused it and when to retry. */
 export type ReserveOutcome =
   | { ok: true; reservation: Reservation }
   | { ok: false; subject: QuotaSubject; limit: QuotaLimitName; retryAfterMs: number; value: number };
@@ -153,6 +154,7 @@ export interface SharedState {
   readonly store: StateStore;
   /** This instance's id (random per process). */
   readonly instanceId: string;
+  /** Whether it shares state through Redis right now, or runs alone. */
   status(): StateStatus;
   /** Resolves once the state has joined (Redis) or is known to be alone for now; never rejects. */
   ready(): Promise<void>;
@@ -179,5 +181,6 @@ export interface SharedState {
   /** Settles a reservation with the real usage (fire and forget). */
   settle(reservation: Reservation, usage: SettledUsage): void;
 
+  /** Stops reconciling and closes its connections. */
   close(): Promise<void>;
 }

@@ -6,6 +6,7 @@ import type { SwitchyardError } from '../errors.js';
 import { normalizeUpstreamError } from '../upstream-errors.js';
 import type { FinishReason, StreamPart, Usage } from './parts.js';
 
+/** Options of a chunk reader. */
 export interface ChunkReaderOptions {
   /** The provider the chunks come from, for errors. */
   provider?: string | undefined;
@@ -13,8 +14,11 @@ export interface ChunkReaderOptions {
 
 /** A tool call as merged so far from its deltas. */
 export interface ToolCallState {
+  /** Which call, in the choice. */
   index: number;
+  /** The call's id, once sent. */
   id: string | undefined;
+  /** The tool's name, once sent. */
   name: string | undefined;
   /** The arguments received so far (JSON text once the call is complete). */
   arguments: string;
@@ -34,9 +38,11 @@ export interface ChunkReaderState {
   readonly toolCalls: ReadonlyMap<number, Readonly<ToolCallState>>;
 }
 
+/** Turns `chat.completion.chunk` objects into parts, keeping what it learned on the way. */
 export interface ChunkReader {
   /** Reads one parsed chunk and returns the parts it carries, in wire order (deltas, finish, usage). */
   read(chunk: unknown): StreamPart[];
+  /** What it learned from the stream so far. */
   readonly state: ChunkReaderState;
 }
 

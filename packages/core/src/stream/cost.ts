@@ -5,7 +5,17 @@ import type { Usage } from './parts.js';
 import type { ChatCostContent, ChatEvent } from './sse-encoder.js';
 
 /** Prices in USD per million tokens, by model id. */
-export type PriceTable = Readonly<Record<string, { readonly input: number; readonly output: number }>>;
+export type PriceTable = Readonly<
+  Record<
+    string,
+    {
+      /** Per million input tokens. */
+      readonly input: number;
+      /** Per million output tokens. */
+      readonly output: number;
+    }
+  >
+>;
 
 const DATE_SUFFIX = /-\d{4}-\d{2}-\d{2}$/;
 

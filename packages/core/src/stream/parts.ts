@@ -5,8 +5,11 @@ import type { SwitchyardError } from '../errors.js';
  * token (cache reads and writes included, as OpenAI counts them; Anthropic's own `input_tokens` leaves them out).
  */
 export interface Usage {
+  /** Tokens of the request. */
   input_tokens: number;
+  /** Tokens of the answer. */
   output_tokens: number;
+  /** Both together. */
   total_tokens: number;
   /** Reasoning tokens (part of `output_tokens`), when the upstream reports them. */
   reasoning_tokens?: number;

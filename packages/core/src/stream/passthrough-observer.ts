@@ -9,11 +9,13 @@ import type { FinishReason, Usage } from './parts.js';
 import { createSseParser, type SseEvent, type SseParser } from './sse-parser.js';
 import { invalidFrameError, streamEndedEarlyError } from './stream-errors.js';
 
+/** Options of a passthrough observer. */
 export interface PassthroughObserverOptions {
   /** The provider the body comes from, for errors. */
   provider?: string | undefined;
 }
 
+/** Watches upstream bytes passed on as they came: usage, finish, errors and the end, without re-encoding. */
 export interface PassthroughObserver {
   /** Watches the next chunk of the body. */
   push(chunk: Uint8Array): void;
@@ -23,6 +25,7 @@ export interface PassthroughObserver {
   readonly usage: Usage | undefined;
   /** Choice 0's finish reason. */
   readonly finishReason: FinishReason | undefined;
+  /** Whether `data: [DONE]` came. */
   readonly sawDone: boolean;
   /** An in-stream error frame, a parsed frame that was not JSON, or (after `end`) a cut-off stream. */
   readonly error: SwitchyardError | undefined;

@@ -8,6 +8,7 @@ import type { StreamPart } from './parts.js';
 import { createSseParser, type SseEvent } from './sse-parser.js';
 import { invalidFrameError, streamEndedEarlyError } from './stream-errors.js';
 
+/** Options of `readParts`. */
 export interface ReadPartsOptions {
   /** The provider the body comes from, for errors. */
   provider?: string | undefined;

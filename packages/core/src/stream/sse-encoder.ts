@@ -7,8 +7,11 @@ import type { FinishReason } from './parts.js';
 
 /** One try on the way to an answer, as the `route` event reports it. */
 export interface RouteAttempt {
+  /** The provider tried. */
   provider: string;
+  /** The model tried. */
   model: string;
+  /** How it went; `aborted`: stopped because another attempt answered first. */
   status?: 'ok' | 'failed' | 'aborted';
   /** The error code of a failed attempt. */
   code?: string;
@@ -169,7 +172,19 @@ export const PING_COMMENT = ': ping\n\n';
 
 /** OpenAI's error envelope, plus Switchyard's `hint`. */
 export interface OpenAIErrorBody {
-  error: { message: string; type: string; code: string; param: string | null; hint: string };
+  /** The error, as OpenAI's SDKs read it. */
+  error: {
+    /** What went wrong, keys redacted. */
+    message: string;
+    /** OpenAI's error type (`invalid_request_error`, `server_error`, …). */
+    type: string;
+    /** The error code (SPEC §7). */
+    code: string;
+    /** The request field at fault, or null. */
+    param: string | null;
+    /** What to do about it. */
+    hint: string;
+  };
 }
 
 /** The OpenAI error envelope for a non-streamed error answer. `type` is the error's own, else by status. */

@@ -5,6 +5,7 @@
 
 /** One dispatched event. `event` and `id` are present only when the stream set them. */
 export interface SseEvent {
+  /** The `data:` lines, joined with newlines. */
   data: string;
   /** The `event:` field of this event, when one was sent. */
   event?: string;
@@ -12,6 +13,7 @@ export interface SseEvent {
   id?: string;
 }
 
+/** An incremental `text/event-stream` parser. */
 export interface SseParser {
   /** Feeds bytes or text; returns the events completed by it. Chunks may split lines and characters anywhere. */
   push(chunk: Uint8Array | string): SseEvent[];

@@ -7,6 +7,7 @@ import { decodeChatAnswer, encodeChatAnswer } from './answer.js';
 import { checkChatRequest, decodeChatRequest, encodeChatRequest } from './request.js';
 import { createChatDecoder, createChatEncoder, createChatObserver } from './stream.js';
 
+/** The OpenAI Chat Completions wire. */
 export const chatCodec: WireCodec = {
   wire: 'chat',
   check: checkChatRequest,

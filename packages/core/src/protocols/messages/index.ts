@@ -7,6 +7,7 @@ import { createMessagesObserver } from './observer.js';
 import { checkMessagesRequest, decodeMessagesRequest, encodeMessagesRequest } from './request.js';
 import { createMessagesDecoder, createMessagesEncoder } from './stream.js';
 
+/** The Anthropic Messages wire. */
 export const messagesCodec: WireCodec = {
   wire: 'messages',
   check: checkMessagesRequest,

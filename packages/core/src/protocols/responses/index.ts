@@ -7,6 +7,7 @@ import { createResponsesObserver } from './observer.js';
 import { checkResponsesRequest, decodeResponsesRequest, encodeResponsesRequest } from './request.js';
 import { createResponsesDecoder, createResponsesEncoder } from './stream.js';
 
+/** The OpenAI Responses wire. */
 export const responsesCodec: WireCodec = {
   wire: 'responses',
   check: checkResponsesRequest,
