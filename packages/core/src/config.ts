@@ -107,7 +107,16 @@ const resumeSchema = z.object({
   stallMs: msSchema.optional(),
 });
 /** Resume settings (SPEC §5), as `createSwitchyard` resolved them. */
-export type ResumeSettings = z.output<typeof resumeSchema>;
+export interface ResumeSettings {
+  /** Tiers whose streams are resumed; `*` for every request. */
+  tiers: string[];
+  /** Whether `X-LLM-Resume: true` may turn it on for one request. */
+  header: boolean;
+  /** Continuations of one answer at most. */
+  maxResumes: number;
+  /** Silence after which a resumable stream counts as stalled; undefined: the tier's `idleMs`. */
+  stallMs?: number | undefined;
+}
 
 const hedgeTierSchema = z.union([
   delaySchema.transform((delayMs) => ({ delayMs, percentile: undefined })),
@@ -126,10 +135,22 @@ const hedgeSchema = z.object({
   /** No hedge starts sooner than this, whatever a header or a percentile says. */
   minDelayMs: delaySchema.default(50),
 });
-/** One tier's hedge delay. */
-export type HedgeDelay = z.output<typeof hedgeTierSchema>;
+/** One tier's hedge delay, as `createSwitchyard` resolved it. */
+export interface HedgeDelay {
+  /** The delay, or with `percentile` the most it may be (and the delay until enough first bytes were seen). */
+  delayMs: number;
+  /** A percentile of the provider's recent times to first byte to wait instead. */
+  percentile?: number | undefined;
+}
 /** Hedge settings (SPEC §5), as `createSwitchyard` resolved them. */
-export type HedgeSettings = z.output<typeof hedgeSchema>;
+export interface HedgeSettings {
+  /** Tier → its hedge delay; `*` for every request. */
+  tiers: Record<string, HedgeDelay>;
+  /** Whether `X-LLM-Hedge-Ms` may set a delay for one request. */
+  header: boolean;
+  /** No hedge starts sooner than this. */
+  minDelayMs: number;
+}
 
 const retriesSchema = z.object({
   /** Retries after the first try of a model (SPEC §5): 429 rate limits, 5xx, connection errors, timeouts. */

@@ -345,7 +345,6 @@ export function assertBehavior(behavior: Behavior): void {
   }
 }
 
-
 /** Constructors for behaviors, for scripts that read as sentences: `upstream.enqueue(behaviors.rateLimit({ retryAfterMs: 10 }))`. */
 export const behaviors = {
   /** The sandbox's echo. */
@@ -394,7 +393,7 @@ export const behaviors = {
     ...options,
   }),
   /** A known answer, continued after whatever start of it the request carries. */
-  continuation: (text: string, options: Options<ContinuationBehavior, 'text'> = {}): ContinuationBehavior => ({ type: 'continuation', text, ...options }),
+  continuation: (text: string, options: Omit<ContinuationBehavior, 'type' | 'text'> = {}): ContinuationBehavior => ({ type: 'continuation', text, ...options }),
   /** A broken proxy's HTML 502. */
   garbage: (): GarbageBehavior => ({ type: 'garbage' }),
 } as const;

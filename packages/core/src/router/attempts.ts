@@ -27,6 +27,7 @@ export interface AttemptRecord {
 /** The reason an attempt's signal is aborted with when another attempt of the request answered first. */
 export class AttemptSuperseded extends Error {
   override readonly name = 'AttemptSuperseded';
+  /** The reason, with a message that says so. */
   constructor() {
     super('Another attempt answered first.');
   }
@@ -42,7 +43,10 @@ export interface AttemptOutcome<T> {
   attempts: AttemptRecord[];
   /** Why the answer came from another provider than the route's (`X-LLM-Fallback-Reason`); undefined when it did not. */
   fallbackReason?: string | undefined;
-  /** The span of the attempt that answered, when traced: a break after the commit marks it failed. */
+  /**
+   * The span of the attempt that answered, when traced: a break after the commit marks it failed.
+   * @internal
+   */
   span?: AttemptSpan | undefined;
 }
 
