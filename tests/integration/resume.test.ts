@@ -10,6 +10,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { SwitchyardOptions } from '@switchyard/core';
 import { behaviors, splitIntoChunks, type Behavior, type RecordedRequest, type TestUpstream } from '@switchyard/testkit';
 import { ADAPTERS, callerKey, type Harness, post, readEvents, readFrames, responsesEvents, startHarness } from './harness.js';
+import { ChatSocket, replyText } from './ws-client.js';
 
 /** The unbroken answer: long enough that 30% of it is a real start. */
 const LONG = Array.from(
@@ -257,6 +258,20 @@ describe.each(ADAPTERS)('resume through %s', (adapter) => {
     const events = await readEvents(await post(`${h.url}/api/chat`, { question: 'x' }, { 'x-llm-api-key': key, 'x-llm-resume': 'false' }).then(async (r) => r));
     expect(events.at(-1)).toMatchObject({ type: 'end' });
     expect(h.upstream.requests.filter((request) => request.endpoint === 'chat')).toHaveLength(3);
+  });
+
+  it('the WebSocket chat: a cut at 30% of a turn comes out whole, the route event at the splice, the next turn unaffected', async () => {
+    h.upstream.enqueue(fault('cut'));
+    const socket = await ChatSocket.open(h.wsUrl, { headers: resumeHeaders() });
+    try {
+      const events = await socket.ask({ question: 'tell me about rivers' });
+      expect(replyText(events)).toBe(LONG);
+      expect(events.filter((event) => event.type === 'route').at(-1)).toMatchObject({ content: { model: 'gpt-5-mini', resumed: [{ at: SENT.length }] } });
+      expect(events.at(-1)).toEqual({ type: 'end', content: '', finish_reason: 'stop' });
+      expect(replyText(await socket.ask({ question: 'again' }))).toBe(LONG);
+    } finally {
+      await socket.close();
+    }
   });
 
   it('refuses an X-LLM-Resume that is neither true nor false, before any upstream call', async () => {

@@ -151,6 +151,22 @@ describe('an encoder takes over mid-stream and the client sees one valid stream'
     expect(completed?.x_switchyard).toBeDefined();
   });
 
+  it('Responses, cut inside the reasoning summary: the reasoning item closes, a message item follows at the next index', () => {
+    const bytes = readFixture('openai-responses-reasoning-summary.sse.txt');
+    // Inside the second summary delta: the first went out whole.
+    const cut = bytes.indexOf('event: response.reasoning_summary_text.delta', bytes.indexOf('"delta":"**Sol"')) + 60;
+    const { tracker, continued, client } = takeOver(codecFor('responses'), 'openai-responses-reasoning-summary.sse.txt', cut);
+    expect(tracker.sent.reasoning).toBe(true);
+    expect(client.parts.some((part) => part.type === 'error')).toBe(false);
+    expect(client.text).toBe(' And that is all.');
+    const events = continued.split('\n\n').filter((frame) => frame.startsWith('event:')).map((frame) => JSON.parse(frame.split('\ndata: ')[1] as string) as Record<string, any>);
+    expect(events.slice(0, 3).map((event) => event.type)).toEqual(['response.reasoning_summary_text.done', 'response.reasoning_summary_part.done', 'response.output_item.done']);
+    expect(events[2]?.item.type).toBe('reasoning');
+    const added = events.find((event) => event.type === 'response.output_item.added');
+    expect([added?.output_index, added?.item.type]).toEqual([1, 'message']);
+    expect(events.at(-1)?.response.output.map((item: { type: string }) => item.type)).toEqual(['reasoning', 'message']);
+  });
+
   it('a break before the first frame: the encoder opens the stream itself, with the fallback identity', () => {
     const tracker = codecFor('chat').createTracker({ provider: 'p' });
     const encoder = tracker.continuation({ fallback: META });
