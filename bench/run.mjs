@@ -13,6 +13,7 @@
  *
  * Flags: --duration <s> (3) --rounds <n> (3) --warmup <s> (1) --streams <n> (1000) --aborts <n> (50)
  *        --resolve-iterations <n> (200000) --targets a,b --scenarios a,b --no-extras --no-state --smoke
+ *        --driver autocannon|wrk (part 1's load generator; wrk: one thread, whole seconds)
  * Exit code 0 when every target answered correctly throughout; 1 otherwise. No thresholds gate the exit code.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -23,6 +24,7 @@ import { openStream, requestOnce, runLoad } from './lib/load.mjs';
 import { CALLER_KEY, checkAnswer, FAST_STREAM, SCENARIOS, SLOW_STREAM } from './lib/scenarios.mjs';
 import { formatExtras, formatTable, formatTargets, median } from './lib/report.mjs';
 import { formatState, measureState } from './lib/state.mjs';
+import { removeWrkScripts, runWrk, wrkBinary } from './lib/wrk.mjs';
 
 /** Every server the bench drives. `minimal` is the same framework's hand-written forwarding route. */
 export const TARGETS = [
@@ -32,6 +34,9 @@ export const TARGETS = [
   { id: 'core-node', label: 'core on node:http', kind: 'subject', minimal: 'proxy' },
   { id: 'demo-express', label: 'demo Express', kind: 'subject', minimal: 'express-min' },
   { id: 'demo-koa', label: 'demo Koa', kind: 'subject', minimal: 'koa-min' },
+  // The adapters alone: an app with only `app.use(switchyard(options))`, against the same framework's minimal route.
+  { id: 'express-bare', label: 'Express adapter', kind: 'subject', minimal: 'express-min', extras: false },
+  { id: 'koa-bare', label: 'Koa adapter', kind: 'subject', minimal: 'koa-min', extras: false },
   // OpenTelemetry: the core with telemetry off (against core-node, the API installed and no SDK registered), the demo
   // with its SDK off (against demo-express, metrics on), and the demo with traces exported too. Not in part 2.
   { id: 'core-node-off', label: 'core, telemetry off', kind: 'subject', minimal: 'proxy', extras: false },
@@ -53,6 +58,7 @@ const { values: flags } = parseArgs({
     scenarios: { type: 'string' },
     'no-extras': { type: 'boolean', default: false },
     'no-state': { type: 'boolean', default: false },
+    driver: { type: 'string', default: 'autocannon' },
   },
 });
 
@@ -66,7 +72,17 @@ const settings = {
   resolveIterations: Number(flags['resolve-iterations'] ?? (smoke ? 20_000 : 200_000)),
   extras: !flags['no-extras'],
   state: !flags['no-state'],
+  driver: flags.driver,
 };
+if (settings.driver !== 'autocannon' && settings.driver !== 'wrk') throw new Error('--driver is autocannon or wrk');
+// Part 1's load generator: autocannon (Node, in this process) or wrk (C, one thread, its own process).
+const load = settings.driver === 'wrk' ? runWrk : runLoad;
+if (settings.driver === 'wrk') {
+  wrkBinary();
+  // wrk counts whole seconds.
+  settings.duration = Math.max(1, Math.round(settings.duration));
+  settings.warmup = Math.max(1, Math.round(settings.warmup));
+}
 for (const [name, value] of Object.entries(settings)) {
   if (typeof value === 'number' && !(value > 0 && value <= 1_000_000)) throw new Error(`--${name} must be a positive number`);
 }
@@ -92,7 +108,10 @@ const watchdog = setTimeout(() => {
   process.exit(2);
 }, budgetSeconds * 1000);
 
-process.on('exit', killChildren);
+process.on('exit', () => {
+  killChildren();
+  removeWrkScripts();
+});
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.on(signal, () => {
     killChildren();
@@ -141,7 +160,7 @@ async function measureLoad(servers) {
   const runs = [];
   for (const scenario of scenarios) {
     for (const target of targets) {
-      await runLoad({ port: servers.get(target.id).info.port, scenario, connections: 32, duration: settings.warmup });
+      await load({ port: servers.get(target.id).info.port, scenario, connections: 32, duration: settings.warmup });
     }
   }
   for (let round = 0; round < settings.rounds; round++) {
@@ -151,7 +170,7 @@ async function measureLoad(servers) {
         for (const target of rotate(targets, round)) {
           const server = servers.get(target.id);
           const cpuBefore = await server.call('cpu');
-          const result = await runLoad({ port: server.info.port, scenario, connections, duration: settings.duration });
+          const result = await load({ port: server.info.port, scenario, connections, duration: settings.duration });
           const cpuAfter = await server.call('cpu');
           // CPU the server spent per answer: steadier than req/s on a machine whose cores the load generator shares.
           result.cpuPerRequestUs = (cpuAfter.user - cpuBefore.user + cpuAfter.system - cpuBefore.system) / Math.max(1, result.requests);
@@ -345,7 +364,7 @@ async function main() {
   writeFileSync(new URL(smoke ? 'latest-smoke.json' : 'latest.json', out), `${JSON.stringify(report, null, 2)}\n`);
 
   const m = report.machine;
-  process.stdout.write(`\nSwitchyard bench — ${m.nproc} × ${m.cpu}, Node ${m.node}, ${settings.rounds} round(s) × ${settings.duration} s, medians\n\n`);
+  process.stdout.write(`\nSwitchyard bench — ${m.nproc} × ${m.cpu}, Node ${m.node}, ${settings.driver}, ${settings.rounds} round(s) × ${settings.duration} s, medians\n\n`);
   process.stdout.write(`${formatTable(rows)}\n`);
   if (extras) process.stdout.write(`\n${formatExtras(extras)}\n`);
   if (state) process.stdout.write(`\n${formatState(state)}\n`);
