@@ -50,6 +50,8 @@ function commit(context: EndpointContext, headers: Record<string, string>, fallb
 export async function forwardWhole(context: EndpointContext, target: UpstreamTarget, response: UpstreamResponse, fallbackReason?: string): Promise<void> {
   const bytes = await readBodyBytes(response.body, context.runtime.config.limits.upstreamBodyBytes);
   const headers = answerHeaders(context, target, response, { 'content-type': 'application/json; charset=utf-8' }, fallbackReason);
+  // With its length, the answer goes out whole rather than chunked.
+  headers['content-length'] = String(bytes.length);
   recordUsage(context, target.model, usageOfJsonBytes(bytes));
   commit(context, headers, fallbackReason);
   context.sink.end(bytes);

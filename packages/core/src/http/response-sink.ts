@@ -32,11 +32,21 @@ export function clientGoneSignal(res: ServerResponse): AbortSignal {
   return controller.signal;
 }
 
-/** A sink over Node's `ServerResponse`: the fast path for Express, Koa and plain `node:http`. */
+/**
+ * A sink over Node's `ServerResponse`: the fast path for Express, Koa and plain `node:http`. Writes of one event-loop
+ * turn are corked together and flushed before the next, so a stream's last frames and its end leave in one packet.
+ */
 export function createNodeSink(_req: IncomingMessage, res: ServerResponse): ResponseSink {
   const signal = clientGoneSignal(res);
   let waiting: Promise<void> | undefined;
   let firstWriteAt: number | undefined;
+  let corked = false;
+  // end() uncorks fully, and the socket may serve the next request by then: never uncork after it.
+  const flush = () => {
+    if (!corked) return;
+    corked = false;
+    if (!res.writableEnded) res.uncork();
+  };
   return {
     signal,
     get committed() {
@@ -51,7 +61,14 @@ export function createNodeSink(_req: IncomingMessage, res: ServerResponse): Resp
     write(chunk) {
       if (res.destroyed) return undefined;
       firstWriteAt ??= performance.now();
+      if (!corked) {
+        corked = true;
+        res.cork();
+        setImmediate(flush);
+      }
       if (res.write(chunk)) return undefined;
+      // A client slower than the upstream: flush now rather than at the end of the turn.
+      flush();
       // Resolve on drain, or on close so a vanished client never leaves us waiting.
       waiting ??= new Promise<void>((resolve) => {
         const done = () => {
