@@ -16,7 +16,7 @@ export { REFUSED_RANGES, isRefusedAddress } from './dispatch/address-policy.js';
 export * from './stream/parts.js';
 export * from './stream/sse-parser.js';
 export * from './stream/chunk-parts.js';
-export * from './stream/read-stream.js';
+export { readParts, type ReadPartsOptions } from './protocols/chat/read-parts.js';
 export * from './stream/passthrough-observer.js';
 export * from './stream/sse-encoder.js';
 export * from './stream/cost.js';

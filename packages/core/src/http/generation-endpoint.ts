@@ -5,7 +5,6 @@
 import type { JsonBody, UpstreamTarget } from '../providers/provider.js';
 import type { Wire } from '../protocols/conversation.js';
 import { codecFor } from '../protocols/index.js';
-import type { WireCodec } from '../protocols/codec.js';
 import { checkCountTokensRequest } from '../protocols/messages/request.js';
 import { type AttemptCall, runAttempts } from '../router/attempts.js';
 import { type HedgedOutcome, hedgeDelayFor, runHedged } from '../router/hedge.js';

@@ -9,7 +9,6 @@ import type {
   RemoteChange,
   Reservation,
   ReserveOutcome,
-  ReserveRequest,
   SettledUsage,
   SharedBreaker,
   SharedProbe,

@@ -14,6 +14,7 @@ import {
   type ToolChoice,
   type ToolDefinition,
 } from '../conversation.js';
+import { cacheControlJson, readCacheControl, withCacheControl } from '../cache-control.js';
 import { checkWith, invalid, isRecord, untranslatable } from '../validation.js';
 
 const HINT = 'send {"model": "...", "messages": [{"role": "user", "content": "..."}]} as the Chat Completions API defines it';
@@ -44,14 +45,6 @@ export function checkChatRequest(body: JsonObject): CheckedRequest {
 /** Fields a translation drops without a word: they tune delivery or bookkeeping, never what the answer says. */
 const ADVISORY = new Set(['model', 'messages', 'stream', 'stream_options', 'store', 'metadata', 'service_tier', 'prompt_cache_key', 'prompt_cache_retention', 'safety_identifier', 'seed', 'verbosity', 'user']);
 
-function cacheOf(value: unknown): CacheControl | undefined {
-  return isRecord(value) && value.type === 'ephemeral' ? { type: 'ephemeral', ...(typeof value.ttl === 'string' ? { ttl: value.ttl } : {}) } : undefined;
-}
-
-function withCache<T extends object>(part: T, cache: CacheControl | undefined): T {
-  return cache ? { ...part, cacheControl: cache } : part;
-}
-
 const DATA_URL = /^data:([^;,]+);base64,(.*)$/s;
 
 function imageOf(raw: Record<string, unknown>, param: string, target: TranslationTarget): ImageContent {
@@ -62,7 +55,7 @@ function imageOf(raw: Record<string, unknown>, param: string, target: Translatio
   const match = DATA_URL.exec(url);
   const source: ImageContent['source'] = match ? { kind: 'base64', mediaType: match[1] as string, data: match[2] as string } : { kind: 'url', url };
   if (!match && !/^https?:\/\//i.test(url)) untranslatable(`An image URL that is neither http(s) nor a base64 data URL (${param})`, target, param);
-  return withCache({ type: 'image' as const, source, ...(detail ? { detail } : {}) }, cacheOf(raw.cache_control));
+  return withCacheControl({ type: 'image' as const, source, ...(detail ? { detail } : {}) }, readCacheControl(raw.cache_control));
 }
 
 /** The parts of a `content` (a string or an array of parts); `allowImages` for user turns. */
@@ -76,7 +69,7 @@ function contentParts(content: unknown, param: string, target: TranslationTarget
     if (!isRecord(raw)) invalid(`${at} must be a content part object.`, HINT, at);
     if (raw.type === 'text') {
       if (typeof raw.text !== 'string') invalid(`${at}.text must be a string.`, HINT, `${at}.text`);
-      out.push(withCache({ type: 'text' as const, text: raw.text }, cacheOf(raw.cache_control)));
+      out.push(withCacheControl({ type: 'text' as const, text: raw.text }, readCacheControl(raw.cache_control)));
     } else if (raw.type === 'image_url' && allowImages) {
       out.push(imageOf(raw, at, target));
     } else if (raw.type === 'refusal' && typeof raw.refusal === 'string') {
@@ -103,7 +96,7 @@ function toolsOf(raw: unknown, target: TranslationTarget): ToolDefinition[] | un
     const definition: ToolDefinition = { name: fn.name, parameters: isRecord(fn.parameters) ? fn.parameters : { type: 'object', properties: {} } };
     if (typeof fn.description === 'string') definition.description = fn.description;
     if (typeof fn.strict === 'boolean') definition.strict = fn.strict;
-    return withCache(definition, cacheOf(tool.cache_control));
+    return withCacheControl(definition, readCacheControl(tool.cache_control));
   });
 }
 
@@ -241,7 +234,7 @@ export function decodeChatRequest(body: JsonObject, target: TranslationTarget): 
 // Conversation → Chat Completions
 
 function cacheJson(cache: CacheControl | undefined, keep: boolean): JsonObject {
-  return keep && cache ? { cache_control: cache.ttl ? { type: cache.type, ttl: cache.ttl } : { type: cache.type } } : {};
+  return keep ? cacheControlJson(cache) : {};
 }
 
 function imageUrl(image: ImageContent): string {

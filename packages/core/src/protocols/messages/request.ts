@@ -3,7 +3,6 @@ import { z } from 'zod';
 import type { CheckedRequest, JsonObject, TranslationTarget } from '../codec.js';
 import {
   budgetForEffort,
-  type CacheControl,
   type ContentPart,
   type Conversation,
   type ConversationMessage,
@@ -14,6 +13,7 @@ import {
   type ToolChoice,
   type ToolDefinition,
 } from '../conversation.js';
+import { cacheControlJson, readCacheControl, withCacheControl } from '../cache-control.js';
 import { checkWith, invalid, isRecord, untranslatable } from '../validation.js';
 
 const HINT = 'send {"model": "...", "max_tokens": 1024, "messages": [{"role": "user", "content": "..."}]} as the Anthropic Messages API defines it';
@@ -63,27 +63,19 @@ const KNOWN = new Set(['system', 'temperature', 'top_p', 'top_k', 'stop_sequence
 /** Anthropic's `output_config.effort` levels, as the wire-neutral efforts say them (`xhigh` and `max` are the top one there). */
 const EFFORTS: Readonly<Record<string, ReasoningEffort>> = { low: 'low', medium: 'medium', high: 'high', xhigh: 'high', max: 'high' };
 
-function cacheOf(value: unknown): CacheControl | undefined {
-  return isRecord(value) && value.type === 'ephemeral' ? { type: 'ephemeral', ...(typeof value.ttl === 'string' ? { ttl: value.ttl } : {}) } : undefined;
-}
-
-function withCache<T extends object>(part: T, cache: CacheControl | undefined): T {
-  return cache ? { ...part, cacheControl: cache } : part;
-}
-
 function imageOf(block: Record<string, unknown>, at: string, target: TranslationTarget): ImageContent {
   const source = block.source;
   if (!isRecord(source)) return invalid(`${at}.source must be an object.`, HINT, `${at}.source`);
   if (source.type === 'base64' && typeof source.media_type === 'string' && typeof source.data === 'string') {
-    return withCache({ type: 'image' as const, source: { kind: 'base64' as const, mediaType: source.media_type, data: source.data } }, cacheOf(block.cache_control));
+    return withCacheControl({ type: 'image' as const, source: { kind: 'base64' as const, mediaType: source.media_type, data: source.data } }, readCacheControl(block.cache_control));
   }
-  if (source.type === 'url' && typeof source.url === 'string') return withCache({ type: 'image' as const, source: { kind: 'url' as const, url: source.url } }, cacheOf(block.cache_control));
+  if (source.type === 'url' && typeof source.url === 'string') return withCacheControl({ type: 'image' as const, source: { kind: 'url' as const, url: source.url } }, readCacheControl(block.cache_control));
   return untranslatable(`An image with a "${String(source.type)}" source (${at})`, target, `${at}.source`, 'send the image as base64 or a URL');
 }
 
 function textOf(block: Record<string, unknown>, at: string): TextContent {
   if (typeof block.text !== 'string') invalid(`${at}.text must be a string.`, HINT, `${at}.text`);
-  return withCache({ type: 'text' as const, text: block.text }, cacheOf(block.cache_control));
+  return withCacheControl({ type: 'text' as const, text: block.text }, readCacheControl(block.cache_control));
 }
 
 function toolResultContent(content: unknown, at: string, target: TranslationTarget): Array<TextContent | ImageContent> {
@@ -115,14 +107,14 @@ function blocksOf(message: Record<string, unknown>, at: string, target: Translat
         return;
       case 'tool_use':
         if (typeof block.id !== 'string' || typeof block.name !== 'string') return invalid(`${blockAt} needs a string "id" and "name".`, HINT, blockAt);
-        parts.push(withCache({ type: 'tool-call' as const, id: block.id, name: block.name, arguments: JSON.stringify(block.input ?? {}) }, cacheOf(block.cache_control)));
+        parts.push(withCacheControl({ type: 'tool-call' as const, id: block.id, name: block.name, arguments: JSON.stringify(block.input ?? {}) }, readCacheControl(block.cache_control)));
         return;
       case 'tool_result':
         if (typeof block.tool_use_id !== 'string') return invalid(`${blockAt}.tool_use_id must be a string.`, HINT, `${blockAt}.tool_use_id`);
         parts.push(
-          withCache(
+          withCacheControl(
             { type: 'tool-result' as const, callId: block.tool_use_id, content: toolResultContent(block.content, blockAt, target), ...(block.is_error === true ? { isError: true } : {}) },
-            cacheOf(block.cache_control),
+            readCacheControl(block.cache_control),
           ),
         );
         return;
@@ -149,7 +141,7 @@ function systemOf(system: unknown): TextContent[] {
   const blocks = typeof system === 'string' ? [{ text: system }] : (system as Array<Record<string, unknown>>);
   return blocks.flatMap((block) => {
     const text = (block.text as string).replace(BILLING_LINE, '');
-    return text === '' ? [] : [withCache({ type: 'text' as const, text }, cacheOf(block.cache_control))];
+    return text === '' ? [] : [withCacheControl({ type: 'text' as const, text }, readCacheControl(block.cache_control))];
   });
 }
 
@@ -164,7 +156,7 @@ function toolsOf(raw: unknown, target: TranslationTarget): ToolDefinition[] | un
     if (typeof tool.name !== 'string' || tool.name === '') return invalid(`${at}.name must be a non-empty string.`, HINT, `${at}.name`);
     const definition: ToolDefinition = { name: tool.name, parameters: isRecord(tool.input_schema) ? tool.input_schema : { type: 'object', properties: {} } };
     if (typeof tool.description === 'string') definition.description = tool.description;
-    return withCache(definition, cacheOf(tool.cache_control));
+    return withCacheControl(definition, readCacheControl(tool.cache_control));
   });
 }
 
@@ -283,13 +275,9 @@ export function decodeMessagesRequest(body: JsonObject, target: TranslationTarge
 // ---------------------------------------------------------------------------------------------------------------
 // Conversation → Anthropic Messages
 
-function cacheJson(cache: CacheControl | undefined): JsonObject {
-  return cache ? { cache_control: cache.ttl ? { type: cache.type, ttl: cache.ttl } : { type: cache.type } } : {};
-}
-
 function imageBlock(image: ImageContent): JsonObject {
   const source = image.source.kind === 'url' ? { type: 'url', url: image.source.url } : { type: 'base64', media_type: image.source.mediaType, data: image.source.data };
-  return { type: 'image', source, ...cacheJson(image.cacheControl) };
+  return { type: 'image', source, ...cacheControlJson(image.cacheControl) };
 }
 
 function parseArguments(text: string, at: string): unknown {
@@ -305,7 +293,7 @@ function blockOf(part: ContentPart, at: string): JsonObject | undefined {
   switch (part.type) {
     case 'text':
       // Anthropic refuses empty text blocks.
-      return part.text === '' ? undefined : { type: 'text', text: part.text, ...cacheJson(part.cacheControl) };
+      return part.text === '' ? undefined : { type: 'text', text: part.text, ...cacheControlJson(part.cacheControl) };
     case 'image':
       return imageBlock(part);
     case 'reasoning':
@@ -314,14 +302,14 @@ function blockOf(part: ContentPart, at: string): JsonObject | undefined {
     case 'reasoning-redacted':
       return { type: 'redacted_thinking', data: part.data };
     case 'tool-call':
-      return { type: 'tool_use', id: part.id, name: part.name, input: parseArguments(part.arguments, at), ...cacheJson(part.cacheControl) };
+      return { type: 'tool_use', id: part.id, name: part.name, input: parseArguments(part.arguments, at), ...cacheControlJson(part.cacheControl) };
     case 'tool-result':
       return {
         type: 'tool_result',
         tool_use_id: part.callId,
-        content: part.content.map((item) => (item.type === 'text' ? { type: 'text', text: item.text, ...cacheJson(item.cacheControl) } : imageBlock(item))).filter((item) => item.type !== 'text' || item.text !== ''),
+        content: part.content.map((item) => (item.type === 'text' ? { type: 'text', text: item.text, ...cacheControlJson(item.cacheControl) } : imageBlock(item))).filter((item) => item.type !== 'text' || item.text !== ''),
         ...(part.isError ? { is_error: true } : {}),
-        ...cacheJson(part.cacheControl),
+        ...cacheControlJson(part.cacheControl),
       };
   }
 }
@@ -364,7 +352,7 @@ export function encodeMessagesRequest(conversation: Conversation, target: Transl
   const out: JsonObject = { model: target.model, max_tokens: maxTokens, messages };
   if (conversation.system.length > 0) {
     const marked = conversation.system.some((part) => part.cacheControl);
-    out.system = marked ? conversation.system.map((part) => ({ type: 'text', text: part.text, ...cacheJson(part.cacheControl) })) : conversation.system.map((part) => part.text).join('\n\n');
+    out.system = marked ? conversation.system.map((part) => ({ type: 'text', text: part.text, ...cacheControlJson(part.cacheControl) })) : conversation.system.map((part) => part.text).join('\n\n');
   }
   if (conversation.stream) out.stream = true;
   const reasoning = conversation.reasoning;
@@ -389,7 +377,7 @@ export function encodeMessagesRequest(conversation: Conversation, target: Transl
       name: tool.name,
       ...(tool.description !== undefined ? { description: tool.description } : {}),
       input_schema: tool.parameters,
-      ...cacheJson(tool.cacheControl),
+      ...cacheControlJson(tool.cacheControl),
     }));
   }
   const choice = conversation.toolChoice;

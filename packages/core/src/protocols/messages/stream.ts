@@ -1,9 +1,8 @@
 /** Anthropic Messages streams: upstream events → parts, and parts → `event:` + `data:` frames for a client. */
 import type { SwitchyardError } from '../../errors.js';
 import type { FinishReason, StreamPart, Usage } from '../../stream/parts.js';
-import { createSseParser, type SseEvent } from '../../stream/sse-parser.js';
-import { invalidFrameError, streamEndedEarlyError } from '../../stream/stream-errors.js';
 import { normalizeUpstreamError } from '../../upstream-errors.js';
+import { createEventDecoder } from '../event-decoder.js';
 import type { AnswerMeta, PartDecoder, PartEncoder } from '../codec.js';
 import { isRecord } from '../validation.js';
 import { anthropicErrorBody } from './errors.js';
@@ -233,46 +232,7 @@ export function createMessagesEventReader(options: { provider?: string | undefin
 
 /** A decoder of an upstream's Anthropic Messages stream. */
 export function createMessagesDecoder(options: { provider?: string | undefined } = {}): PartDecoder {
-  const { provider } = options;
-  const parser = createSseParser();
-  const reader = createMessagesEventReader(options);
-  let failed = false;
-  let ended = false;
-
-  function events(list: SseEvent[], out: StreamPart[]): void {
-    for (const event of list) {
-      if (reader.done || failed) return;
-      if (event.data === '') continue;
-      let data: unknown;
-      try {
-        data = JSON.parse(event.data);
-      } catch {
-        failed = true;
-        out.push({ type: 'error', error: invalidFrameError(provider) });
-        return;
-      }
-      if (isRecord(data)) reader.read(data, out);
-    }
-  }
-
-  return {
-    push(chunk) {
-      const out: StreamPart[] = [];
-      if (!reader.done && !failed) events(parser.push(chunk), out);
-      return out;
-    },
-    end() {
-      const out: StreamPart[] = [];
-      if (ended) return out;
-      ended = true;
-      if (!reader.done && !failed) events(parser.end(), out);
-      if (!reader.done && !failed) out.push({ type: 'error', error: streamEndedEarlyError(provider) });
-      return out;
-    },
-    get finished() {
-      return reader.done || failed;
-    },
-  };
+  return createEventDecoder(createMessagesEventReader(options), options.provider);
 }
 
 function frame(type: string, json: string): string {

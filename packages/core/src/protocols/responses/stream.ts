@@ -5,9 +5,8 @@
 import type { SwitchyardError } from '../../errors.js';
 import { toUsage } from '../../stream/chunk-parts.js';
 import type { FinishReason, StreamPart, Usage } from '../../stream/parts.js';
-import { createSseParser, type SseEvent } from '../../stream/sse-parser.js';
-import { invalidFrameError, streamEndedEarlyError } from '../../stream/stream-errors.js';
 import { normalizeUpstreamError } from '../../upstream-errors.js';
+import { createEventDecoder } from '../event-decoder.js';
 import type { AnswerMeta, JsonObject, PartDecoder, PartEncoder } from '../codec.js';
 import { isRecord } from '../validation.js';
 import { responsesErrorBody, responsesErrorEvent } from './errors.js';
@@ -263,47 +262,7 @@ export function createResponsesEventReader(options: { provider?: string | undefi
 
 /** A decoder of an upstream's Responses stream. A body that ends before its terminal event ends with an error part. */
 export function createResponsesDecoder(options: { provider?: string | undefined } = {}): PartDecoder {
-  const { provider } = options;
-  const parser = createSseParser();
-  const reader = createResponsesEventReader(options);
-  let failed = false;
-  let ended = false;
-
-  function events(list: SseEvent[], out: StreamPart[]): void {
-    for (const event of list) {
-      if (reader.done || failed) return;
-      // Some compatible servers end with Chat Completions' `[DONE]`; the terminal event is what counts.
-      if (event.data === '' || event.data === '[DONE]') continue;
-      let data: unknown;
-      try {
-        data = JSON.parse(event.data);
-      } catch {
-        failed = true;
-        out.push({ type: 'error', error: invalidFrameError(provider) });
-        return;
-      }
-      if (isRecord(data)) reader.read(data, out);
-    }
-  }
-
-  return {
-    push(chunk) {
-      const out: StreamPart[] = [];
-      if (!reader.done && !failed) events(parser.push(chunk), out);
-      return out;
-    },
-    end() {
-      const out: StreamPart[] = [];
-      if (ended) return out;
-      ended = true;
-      if (!reader.done && !failed) events(parser.end(), out);
-      if (!reader.done && !failed) out.push({ type: 'error', error: streamEndedEarlyError(provider) });
-      return out;
-    },
-    get finished() {
-      return reader.done || failed;
-    },
-  };
+  return createEventDecoder(createResponsesEventReader(options), options.provider);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -1,11 +1,11 @@
 import { describe, expect, it, vi } from 'vitest';
-import { SwitchyardError } from '../errors.js';
-import { normalizeUpstreamError } from '../upstream-errors.js';
-import type { StreamPart } from './parts.js';
-import { readParts } from './read-stream.js';
-import { bodyOf, collect, fixtureBytes, seededRandom, splitRandomly, streamFixtureNames } from './test-support.js';
+import { SwitchyardError } from '../../errors.js';
+import { normalizeUpstreamError } from '../../upstream-errors.js';
+import type { StreamPart } from '../../stream/parts.js';
+import { readParts } from './read-parts.js';
+import { bodyOf, collect, fixtureBytes, seededRandom, splitRandomly, streamFixtureNames } from '../../stream/test-support.js';
 
-vi.mock('../upstream-errors.js', { spy: true });
+vi.mock('../../upstream-errors.js', { spy: true });
 
 const frame = (json: unknown) => `data: ${JSON.stringify(json)}\n\n`;
 const content = (text: string) => frame({ model: 'm', choices: [{ index: 0, delta: { content: text }, finish_reason: null }] });
