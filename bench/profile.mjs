@@ -2,7 +2,8 @@
  * Profiles one server under test: `node bench/profile.mjs [--target core-node] [--scenario v1-stream]
  * [--connections 32] [--duration 8]`. The server child runs with `--cpu-prof`; autocannon drives it after a
  * warm-up; the child exits so the profile is written to bench/results/profiles/, and a summary is printed:
- * self time by area (node internals, undici, the framework, Switchyard's core, GC) and the hottest functions.
+ * self time by area (node internals, undici, the framework, Switchyard's core, GC), the hottest functions, and the
+ * time charged to the nearest Switchyard function on each sample's stack (what each of ours costs, counted once).
  * Build first (`npm run bench -- --smoke` does, or the turbo build line of BENCHMARKS.md).
  */
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
@@ -72,6 +73,10 @@ function summarize(profile) {
   const self = new Map();
   const inclusive = new Map();
   const areas = new Map();
+  // Every sample charged to the nearest Switchyard frame on its stack (node and undici work included), or to the
+  // function it ran in when no Switchyard frame is on the stack: what each of our functions costs, counted once.
+  const owned = new Map();
+  const ours = (n) => /\/packages\/(core|express|koa)\//.test(n.callFrame.url);
   let total = 0;
   let idle = 0;
   for (let i = 0; i < profile.samples.length; i++) {
@@ -87,6 +92,10 @@ function summarize(profile) {
     self.set(k, (self.get(k) ?? 0) + dt);
     const area = areaOf(node.callFrame);
     areas.set(area, (areas.get(area) ?? 0) + dt);
+    let owner = node;
+    while (owner && !ours(owner)) owner = byId.get(parent.get(owner.id));
+    const ownerKey = owner ? key(owner) : `(outside) ${k}`;
+    owned.set(ownerKey, (owned.get(ownerKey) ?? 0) + dt);
     const seen = new Set();
     for (let id = node.id; id !== undefined; id = parent.get(id)) {
       const k2 = key(byId.get(id));
@@ -95,7 +104,7 @@ function summarize(profile) {
       inclusive.set(k2, (inclusive.get(k2) ?? 0) + dt);
     }
   }
-  return { self, inclusive, areas, total, idle };
+  return { self, inclusive, areas, owned, total, idle };
 }
 
 function print(title, map, total, count, filter = () => true) {
@@ -119,7 +128,7 @@ try {
   await upstream.stop();
 }
 if (!readdirSync(dir).includes(name)) throw new Error(`no profile written at ${dir}${name}`);
-const { self, inclusive, areas, total, idle } = summarize(JSON.parse(readFileSync(`${dir}${name}`, 'utf8')));
+const { self, inclusive, areas, owned, total, idle } = summarize(JSON.parse(readFileSync(`${dir}${name}`, 'utf8')));
 process.stdout.write(
   `${values.target} ${scenario.id} c=${values.connections}: ${result.rps.toFixed(0)} req/s under the profiler, p50 ${result.p50.toFixed(2)} ms; ` +
     `busy ${(total / 1000).toFixed(0)} ms, idle ${(idle / 1000).toFixed(0)} ms; profile bench/results/profiles/${name}\n`,
@@ -127,5 +136,6 @@ process.stdout.write(
 print('Self time by area:', areas, total, 30);
 print('Hottest functions (self):', self, total, Number(values.top));
 print('Switchyard functions (inclusive):', inclusive, total, Number(values.top), (k) => k.includes('packages/core/') || k.includes('packages/express/') || k.includes('packages/koa/'));
+print('Time charged to the nearest Switchyard function (or the function itself, outside):', owned, total, Number(values.top));
 clearTimeout(watchdog);
 killChildren();

@@ -31,6 +31,10 @@ export const TARGETS = [
   { id: 'proxy', label: 'node:http proxy', kind: 'reference', minimal: 'proxy' },
   { id: 'express-min', label: 'Express minimal', kind: 'reference', minimal: 'express-min' },
   { id: 'koa-min', label: 'Koa minimal', kind: 'reference', minimal: 'koa-min' },
+  // The same minimal route with no framework (undici, an abort signal, `pipeline`), and the leanest one (no signal,
+  // `data` events): what the framework and those conveniences cost. Part 1 only.
+  { id: 'node-min', label: 'node:http minimal', kind: 'reference', minimal: 'node-min', extras: false },
+  { id: 'node-lean-min', label: 'node:http lean', kind: 'reference', minimal: 'node-lean-min', extras: false },
   { id: 'core-node', label: 'core on node:http', kind: 'subject', minimal: 'proxy' },
   { id: 'demo-express', label: 'demo Express', kind: 'subject', minimal: 'express-min' },
   { id: 'demo-koa', label: 'demo Koa', kind: 'subject', minimal: 'koa-min' },

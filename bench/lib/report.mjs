@@ -100,6 +100,12 @@ export function formatTargets(rows, extras) {
   for (const scenario of ['v1-json', 'v1-stream']) {
     const r = row('core-node', scenario, 32);
     if (r) lines.push(check(`core-node ${scenario} c=32 × proxy`, r.vsProxy, '≥ 0.9', r.vsProxy >= 0.9, '×'));
+    // The core against the same minimal undici route with no framework around it (node-min).
+    const floor = row('node-min', scenario, 32);
+    if (r && floor) {
+      const ratio = r.cpuUs / floor.cpuUs;
+      lines.push(check(`core-node ${scenario} c=32 CPU/answer × node:http minimal (${r.cpuUs.toFixed(0)} vs ${floor.cpuUs.toFixed(0)} µs)`, ratio, '≤ 1.10', ratio <= 1.1, '×'));
+    }
   }
   // Responses passed through costs what chat completions passed through cost: the server's CPU per answer.
   for (const target of ['core-node', 'demo-express', 'demo-koa']) {
