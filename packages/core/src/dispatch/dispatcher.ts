@@ -3,6 +3,7 @@ import type { LookupFunction } from 'node:net';
 import type { Readable } from 'node:stream';
 import { Agent, fetch as undiciFetch } from 'undici';
 import type { Timeouts } from '../config.js';
+import { onCancel } from '../cancellation.js';
 import { SwitchyardError } from '../errors.js';
 import { type Allowlist, baseUrlForbidden, checkCallerBaseUrl, compileAllowlist, parseCallerBaseUrl } from './base-url-policy.js';
 import { type ConnectHook, createCheckedConnector } from './checked-connector.js';
@@ -141,14 +142,11 @@ export function createDispatcher(options: DispatcherOptions = {}): UpstreamDispa
     // One timer bounds the whole attempt, body included; undici's own timers bound first byte and idle gaps.
     const total = new CallAbort();
     const timer = setTimeout(() => total.abort(new SwitchyardError('upstream_timeout', 'The upstream call took longer than allowed.')), timeouts.totalMs);
-    const onAbort = () => total.abort(outgoing.signal?.reason);
-    if (outgoing.signal) {
-      if (outgoing.signal.aborted) onAbort();
-      else outgoing.signal.addEventListener('abort', onAbort, { once: true });
-    }
+    const { signal } = outgoing;
+    const stopWatching = signal ? onCancel(signal, () => total.abort(signal.reason)) : undefined;
     const release = () => {
       clearTimeout(timer);
-      outgoing.signal?.removeEventListener('abort', onAbort);
+      stopWatching?.();
     };
     try {
       const response = await via.request({

@@ -2,6 +2,7 @@
  * Reads an upstream body into parts with a wire's decoder. A broken stream never ends silently: the decoder ends
  * it with an error part. Errors thrown by the body (a reset socket) reach the caller unchanged.
  */
+import { onCancel } from '../cancellation.js';
 import type { StreamPart } from '../stream/parts.js';
 import type { PartDecoder } from './codec.js';
 
@@ -12,11 +13,10 @@ export async function* readWireParts(body: AsyncIterable<Uint8Array>, decoder: P
   const iterator = body[Symbol.asyncIterator]();
   let settled = false; // the body iterator finished or threw: nothing to close
   let aborted: Promise<never> | undefined;
-  let onAbort: (() => void) | undefined;
+  let stopWatching: (() => void) | undefined;
   if (signal !== undefined) {
     aborted = new Promise<never>((_, reject) => {
-      onAbort = () => reject(signal.reason);
-      signal.addEventListener('abort', onAbort, { once: true });
+      stopWatching = onCancel(signal, () => reject(signal.reason));
     });
     aborted.catch(() => {}); // observed through the race below
   }
@@ -45,7 +45,7 @@ export async function* readWireParts(body: AsyncIterable<Uint8Array>, decoder: P
       if (part.type === 'error') return;
     }
   } finally {
-    if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
+    stopWatching?.();
     if (!settled) await iterator.return?.();
   }
 }

@@ -274,10 +274,13 @@ export async function runAttempts<T>(
 
 /** `X-LLM-Served-By`, `X-LLM-Attempts` and, when the answer came from another provider, `X-LLM-Fallback-Reason`. */
 export function servedHeaders(target: UpstreamTarget, attempts: readonly AttemptRecord[], fallbackReason?: string): Record<string, string> {
-  const headers: Record<string, string> = {
-    'x-llm-served-by': `${target.route.provider.id}/${target.model}`,
-    'x-llm-attempts': String(attempts.length),
-  };
+  return setServedHeaders({}, target, attempts, fallbackReason);
+}
+
+/** Sets the headers of {@link servedHeaders} on `headers` and returns it. */
+export function setServedHeaders(headers: Record<string, string>, target: UpstreamTarget, attempts: readonly AttemptRecord[], fallbackReason?: string): Record<string, string> {
+  headers['x-llm-served-by'] = `${target.route.provider.id}/${target.model}`;
+  headers['x-llm-attempts'] = String(attempts.length);
   if (fallbackReason !== undefined) headers['x-llm-fallback-reason'] = fallbackReason;
   return headers;
 }

@@ -2,7 +2,7 @@
 import type { SwitchyardError } from '../../errors.js';
 import { createChunkReader } from '../../stream/chunk-parts.js';
 import type { StreamPart, Usage } from '../../stream/parts.js';
-import { createPassthroughObserver } from '../../stream/passthrough-observer.js';
+import { ByteObserver } from '../../stream/passthrough-observer.js';
 import { DONE_FRAME, encodeOpenAIErrorFrame } from '../../stream/sse-encoder.js';
 import { createSseParser } from '../../stream/sse-parser.js';
 import { invalidFrameError, streamEndedEarlyError } from '../../stream/stream-errors.js';
@@ -165,29 +165,17 @@ export function createChatEncoder(meta: AnswerMeta, options: { includeUsage?: bo
 }
 
 /** The byte-level observer of a forwarded Chat Completions stream, as a StreamObserver. */
+class ChatObserver extends ByteObserver implements StreamObserver {
+  get errorForwarded(): boolean {
+    return this.errorFrameSeen;
+  }
+
+  closingFrames(): string {
+    return this.sawDone ? '' : DONE_FRAME;
+  }
+}
+
+/** Creates the byte-level observer of a forwarded Chat Completions stream. */
 export function createChatObserver(options: { provider?: string | undefined } = {}): StreamObserver {
-  const observer = createPassthroughObserver(options);
-  return {
-    push: (chunk) => observer.push(chunk),
-    end: () => observer.end(),
-    get usage() {
-      return observer.usage;
-    },
-    get finishReason() {
-      return observer.finishReason;
-    },
-    get model() {
-      return observer.model;
-    },
-    get error() {
-      return observer.error;
-    },
-    get errorForwarded() {
-      return observer.errorFrameSeen;
-    },
-    get complete() {
-      return observer.complete;
-    },
-    closingFrames: () => (observer.sawDone ? '' : DONE_FRAME),
-  };
+  return new ChatObserver(options.provider);
 }
