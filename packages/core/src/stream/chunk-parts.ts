@@ -241,7 +241,14 @@ export function completionToParts(completion: unknown, options: ChunkReaderOptio
  * `"usage":{…}` object is cut out and parsed alone. Undefined when there is none or it does not parse.
  */
 export function usageOfJsonBytes(bytes: Buffer): Usage | undefined {
-  const text = bytes.toString('latin1');
+  return toUsage(lastUsageObject(bytes.toString('latin1')));
+}
+
+/**
+ * The last top-level-looking `"usage":{…}` object of a JSON text, cut out and parsed alone (a quote inside a string is
+ * escaped, so only a key matches); undefined when there is none or it does not parse.
+ */
+export function lastUsageObject(text: string): unknown {
   for (let at = text.lastIndexOf('"usage"'); at !== -1; at = at === 0 ? -1 : text.lastIndexOf('"usage"', at - 1)) {
     let i = at + 7;
     while (i < text.length && (text[i] === ' ' || text[i] === '\n' || text[i] === '\t' || text[i] === '\r')) i++;
@@ -252,7 +259,7 @@ export function usageOfJsonBytes(bytes: Buffer): Usage | undefined {
     const end = objectEnd(text, i);
     if (end === -1) return undefined;
     try {
-      return toUsage(JSON.parse(text.slice(i, end + 1)));
+      return JSON.parse(text.slice(i, end + 1)) as unknown;
     } catch {
       return undefined;
     }

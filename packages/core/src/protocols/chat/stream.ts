@@ -15,15 +15,14 @@ export function createChatDecoder(options: { provider?: string | undefined } = {
   const { provider } = options;
   const parser = createSseParser();
   const reader = createChunkReader({ provider });
-  let finished = false; // [DONE], or an error part
   let ended = false;
 
   function events(events: ReturnType<typeof parser.push>, out: StreamPart[]): void {
     for (const event of events) {
-      if (finished) return;
+      if (self.finished) return;
       const data = event.data;
       if (data === '[DONE]') {
-        finished = true;
+        self.finished = true;
         return;
       }
       if (data === '') continue;
@@ -35,39 +34,39 @@ export function createChatDecoder(options: { provider?: string | undefined } = {
         parsed = false;
       }
       if (event.event === 'error' && !(parsed && typeof chunk === 'object' && chunk !== null && 'error' in chunk)) {
-        finished = true;
+        self.finished = true;
         out.push({ type: 'error', error: normalizeUpstreamError({ status: 500, body: data, provider }) });
         return;
       }
       if (!parsed) {
-        finished = true;
+        self.finished = true;
         out.push({ type: 'error', error: invalidFrameError(provider) });
         return;
       }
       for (const part of reader.read(chunk)) out.push(part);
-      if (reader.state.error !== undefined) finished = true;
+      if (reader.state.error !== undefined) self.finished = true;
     }
   }
 
-  return {
-    push(chunk) {
-      const out: StreamPart[] = [];
-      if (!finished) events(parser.push(chunk), out);
-      return out;
-    },
-    end() {
-      const out: StreamPart[] = [];
-      if (ended) return out;
-      ended = true;
-      if (!finished) events(parser.end(), out);
-      if (!finished && reader.state.finishReason === undefined) out.push({ type: 'error', error: streamEndedEarlyError(provider) });
-      finished = true;
-      return out;
-    },
-    get finished() {
-      return finished;
-    },
-  };
+  function push(chunk: Uint8Array): StreamPart[] {
+    const out: StreamPart[] = [];
+    if (!self.finished) events(parser.push(chunk), out);
+    return out;
+  }
+
+  function end(): StreamPart[] {
+    const out: StreamPart[] = [];
+    if (ended) return out;
+    ended = true;
+    if (!self.finished) events(parser.end(), out);
+    if (!self.finished && reader.state.finishReason === undefined) out.push({ type: 'error', error: streamEndedEarlyError(provider) });
+    self.finished = true;
+    return out;
+  }
+
+  // `finished` as a data property ([DONE], or an error part): an object literal with a getter costs about a microsecond.
+  const self: { push: PartDecoder['push']; end: PartDecoder['end']; finished: boolean } = { push, end, finished: false };
+  return self;
 }
 
 /** OpenAI's `usage` object for a Usage. */

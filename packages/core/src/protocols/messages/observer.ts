@@ -7,37 +7,93 @@ import type { SwitchyardError } from '../../errors.js';
 import { createSseParser, type SseParser } from '../../stream/sse-parser.js';
 import { invalidFrameError, streamEndedEarlyError } from '../../stream/stream-errors.js';
 import type { StreamObserver } from '../codec.js';
-import { createMessagesEventReader } from './stream.js';
+import type { Usage } from '../../stream/parts.js';
+import { createMessagesEventReader, type MessagesEventReader } from './stream.js';
 
 const WATCHED = ['message_start', 'message_delta', 'message_stop', 'error'] as const;
 const MESSAGE_STOP = 'event: message_stop\ndata: {"type":"message_stop"}\n\n';
 
-/** Creates an observer for a forwarded Messages stream. */
-export function createMessagesObserver(options: { provider?: string | undefined } = {}): StreamObserver {
-  const { provider } = options;
-  const reader = createMessagesEventReader({ provider });
-  let pending = '';
-  let slow: SseParser | undefined;
-  let ended = false;
-  let failure: SwitchyardError | undefined;
-  let sawStop = false;
+/** An observer for a forwarded Messages stream; a class, since one is made per stream (see MessagesEventReader). */
+class MessagesObserver implements StreamObserver {
+  private readonly provider: string | undefined;
+  private readonly reader: MessagesEventReader;
+  private pending = '';
+  private slow: SseParser | undefined = undefined;
+  private ended = false;
+  private failure: SwitchyardError | undefined = undefined;
+  private sawStop = false;
 
-  function parse(data: string): void {
+  constructor(provider: string | undefined) {
+    this.provider = provider;
+    this.reader = createMessagesEventReader({ provider });
+  }
+
+  get usage(): Usage | undefined {
+    return this.reader.usage;
+  }
+
+  get finishReason(): string | undefined {
+    return this.reader.finish;
+  }
+
+  get model(): string | undefined {
+    return this.reader.model;
+  }
+
+  get error(): SwitchyardError | undefined {
+    return this.reader.error ?? this.failure;
+  }
+
+  get errorForwarded(): boolean {
+    return this.reader.error !== undefined;
+  }
+
+  get complete(): boolean {
+    return this.reader.error === undefined && this.failure === undefined && (this.sawStop || this.reader.finish !== undefined);
+  }
+
+  closingFrames(): string {
+    return this.sawStop ? '' : MESSAGE_STOP;
+  }
+
+  push(chunk: Uint8Array): void {
+    if (this.ended || this.finished() || chunk.byteLength === 0) return;
+    this.onChunk(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+  }
+
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (!this.finished()) {
+      if (this.slow) {
+        for (const event of this.slow.end()) if (event.data !== '') this.parse(event.data);
+      } else if (this.pending.trim() !== '') this.switchToSlow(`${this.pending}\n\n`, true);
+    }
+    this.pending = '';
+    // A stream that ended after its stop reason but before message_stop is finished; one without either is cut short.
+    if (!this.reader.done && this.failure === undefined && this.reader.finish === undefined) this.failure = streamEndedEarlyError(this.provider);
+  }
+
+  private finished(): boolean {
+    return this.reader.done || this.failure !== undefined;
+  }
+
+  private parse(data: string): void {
     let json: unknown;
     try {
       json = JSON.parse(data);
     } catch {
-      failure ??= invalidFrameError(provider);
+      this.failure ??= invalidFrameError(this.provider);
       return;
     }
     if (typeof json === 'object' && json !== null) {
-      reader.read(json as Record<string, unknown>, []);
-      if ((json as { type?: unknown }).type === 'message_stop') sawStop = true;
+      this.reader.read(json as Record<string, unknown>, []);
+      if ((json as { type?: unknown }).type === 'message_stop') this.sawStop = true;
     }
   }
 
   /** One frame of the latin1 text in [start, end): an `event:` line then a `data:` line, or a `data:` line alone. */
-  function onFrame(text: string, start: number, end: number): boolean {
+  private onFrame(text: string, start: number, end: number): boolean {
     if (text.charCodeAt(start) === 58) return true; // a comment
     let dataStart = start;
     if (text.startsWith('event:', start)) {
@@ -55,82 +111,46 @@ export function createMessagesObserver(options: { provider?: string | undefined 
     const data = text.slice(from, end);
     // A frame without an `event:` line is only read when its type is one of those watched.
     if (dataStart === start && !/"type"\s*:\s*"(?:message_start|message_delta|message_stop|error)"/.test(data)) return true;
-    parse(Buffer.from(data, 'latin1').toString('utf8'));
+    this.parse(Buffer.from(data, 'latin1').toString('utf8'));
     return true;
   }
 
-  function switchToSlow(rest: string, atEnd: boolean): void {
-    slow = createSseParser();
-    const feed = (events: ReturnType<SseParser['push']>) => {
-      for (const event of events) {
-        if (event.event !== undefined && !(WATCHED as readonly string[]).includes(event.event)) continue;
-        if (event.data !== '') parse(event.data);
-      }
-    };
-    feed(slow.push(Buffer.from(rest, 'latin1')));
-    if (atEnd) feed(slow.end());
+  private feed(events: ReturnType<SseParser['push']>): void {
+    for (const event of events) {
+      if (event.event !== undefined && !(WATCHED as readonly string[]).includes(event.event)) continue;
+      if (event.data !== '') this.parse(event.data);
+    }
   }
 
-  function onChunk(chunk: Buffer): void {
-    if (slow) {
-      for (const event of slow.push(chunk)) {
-        if (event.event !== undefined && !(WATCHED as readonly string[]).includes(event.event)) continue;
-        if (event.data !== '') parse(event.data);
-      }
+  private switchToSlow(rest: string, atEnd: boolean): void {
+    const slow = createSseParser();
+    this.slow = slow;
+    this.feed(slow.push(Buffer.from(rest, 'latin1')));
+    if (atEnd) this.feed(slow.end());
+  }
+
+  private onChunk(chunk: Buffer): void {
+    if (this.slow) {
+      this.feed(this.slow.push(chunk));
       return;
     }
-    const text = pending + chunk.toString('latin1');
-    pending = '';
-    if (text.includes('\r')) return switchToSlow(text, false);
+    const text = this.pending + chunk.toString('latin1');
+    this.pending = '';
+    if (text.includes('\r')) return this.switchToSlow(text, false);
     let pos = 0;
     for (;;) {
       while (pos < text.length && text.charCodeAt(pos) === 10) pos++;
       const end = text.indexOf('\n\n', pos);
       if (end === -1) break;
-      if (!onFrame(text, pos, end)) return switchToSlow(text.slice(pos), false);
+      if (!this.onFrame(text, pos, end)) return this.switchToSlow(text.slice(pos), false);
       pos = end + 2;
-      if (reader.done) return;
+      if (this.reader.done) return;
     }
-    if (pos < text.length) pending = text.slice(pos);
+    if (pos < text.length) this.pending = text.slice(pos);
   }
+}
 
-  const finished = () => reader.done || failure !== undefined;
-
-  return {
-    push(chunk) {
-      if (ended || finished() || chunk.byteLength === 0) return;
-      onChunk(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-    },
-    end() {
-      if (ended) return;
-      ended = true;
-      if (!finished()) {
-        if (slow) {
-          for (const event of slow.end()) if (event.data !== '') parse(event.data);
-        } else if (pending.trim() !== '') switchToSlow(`${pending}\n\n`, true);
-      }
-      pending = '';
-      // A stream that ended after its stop reason but before message_stop is finished; one without either is cut short.
-      if (!reader.done && failure === undefined && reader.finish === undefined) failure = streamEndedEarlyError(provider);
-    },
-    get usage() {
-      return reader.usage;
-    },
-    get finishReason() {
-      return reader.finish;
-    },
-    get model() {
-      return reader.model;
-    },
-    get error() {
-      return reader.error ?? failure;
-    },
-    get errorForwarded() {
-      return reader.error !== undefined;
-    },
-    get complete() {
-      return reader.error === undefined && failure === undefined && (sawStop || reader.finish !== undefined);
-    },
-    closingFrames: () => (sawStop ? '' : MESSAGE_STOP),
-  };
+/** Creates an observer for a forwarded Messages stream. */
+export function createMessagesObserver(options: { provider?: string | undefined } = {}): StreamObserver {
+  return new MessagesObserver(options.provider);
 }

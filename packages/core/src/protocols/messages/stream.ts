@@ -112,25 +112,38 @@ function errorStatus(data: Json): number {
   }
 }
 
-/** Reads Anthropic Messages events into parts; tool calls are numbered in the order their blocks start. */
-export function createMessagesEventReader(options: { provider?: string | undefined } = {}) {
-  const { provider } = options;
-  const toolIndex = new Map<number, number>();
-  let tools = 0;
-  let model: string | undefined;
-  let start: AnthropicUsage = {};
-  let finish: FinishReason | undefined;
-  let stopSequence: string | undefined;
-  let usage: Usage | undefined;
-  let done = false;
-  let error: SwitchyardError | undefined;
+/**
+ * Reads Anthropic Messages events into parts; tool calls are numbered in the order their blocks start. A class: one
+ * is made per stream, and an object literal with getters costs about a microsecond to create.
+ */
+export class MessagesEventReader {
+  private readonly provider: string | undefined;
+  private readonly toolIndex = new Map<number, number>();
+  private tools = 0;
+  private start: AnthropicUsage = {};
+  private stopSequence: string | undefined = undefined;
+  /** The first model the stream names. */
+  model: string | undefined = undefined;
+  /** The stop reason, once `message_delta` said it. */
+  finish: FinishReason | undefined = undefined;
+  /** The usage so far (the latest figures win). */
+  usage: Usage | undefined = undefined;
+  /** `message_stop` or an error came. */
+  done = false;
+  /** An in-stream `error` event. */
+  error: SwitchyardError | undefined = undefined;
 
-  function read(data: Json, out: StreamPart[]): void {
+  constructor(provider?: string | undefined) {
+    this.provider = provider;
+  }
+
+  /** Reads one event's data, pushing its parts onto `out`. */
+  read(data: Json, out: StreamPart[]): void {
     switch (data.type) {
       case 'message_start': {
         const message = isRecord(data.message) ? data.message : {};
-        if (typeof message.model === 'string' && message.model !== '') model ??= message.model;
-        start = readAnthropicUsage(message.usage);
+        if (typeof message.model === 'string' && message.model !== '') this.model ??= message.model;
+        this.start = readAnthropicUsage(message.usage);
         return;
       }
       case 'content_block_start': {
@@ -142,8 +155,8 @@ export function createMessagesEventReader(options: { provider?: string | undefin
           if (typeof block.signature === 'string' && block.signature !== '') out.push({ type: 'reasoning-signature', signature: block.signature });
         } else if (block.type === 'redacted_thinking' && typeof block.data === 'string') out.push({ type: 'reasoning-redacted', data: block.data });
         else if (block.type === 'tool_use') {
-          const ordinal = tools++;
-          toolIndex.set(index, ordinal);
+          const ordinal = this.tools++;
+          this.toolIndex.set(index, ordinal);
           const input = isRecord(block.input) && Object.keys(block.input).length > 0 ? JSON.stringify(block.input) : '';
           out.push({ type: 'tool-call-delta', index: ordinal, id: typeof block.id === 'string' ? block.id : `toolu_${ordinal}`, name: typeof block.name === 'string' ? block.name : '', arguments: input });
         }
@@ -162,7 +175,7 @@ export function createMessagesEventReader(options: { provider?: string | undefin
             if (typeof delta.signature === 'string' && delta.signature !== '') out.push({ type: 'reasoning-signature', signature: delta.signature });
             return;
           case 'input_json_delta': {
-            const ordinal = toolIndex.get(typeof data.index === 'number' ? data.index : -1);
+            const ordinal = this.toolIndex.get(typeof data.index === 'number' ? data.index : -1);
             if (ordinal !== undefined && typeof delta.partial_json === 'string' && delta.partial_json !== '') out.push({ type: 'tool-call-delta', index: ordinal, arguments: delta.partial_json });
             return;
           }
@@ -172,13 +185,14 @@ export function createMessagesEventReader(options: { provider?: string | undefin
       }
       case 'message_delta': {
         const delta = isRecord(data.delta) ? data.delta : {};
-        if (typeof delta.stop_reason === 'string' && finish === undefined) {
-          finish = finishFromStopReason(delta.stop_reason);
-          if (typeof delta.stop_sequence === 'string') stopSequence = delta.stop_sequence;
+        if (typeof delta.stop_reason === 'string' && this.finish === undefined) {
+          this.finish = finishFromStopReason(delta.stop_reason);
+          if (typeof delta.stop_sequence === 'string') this.stopSequence = delta.stop_sequence;
         }
         const late = readAnthropicUsage(data.usage);
         // A later figure wins: a compatible proxy reports the real input count only here.
-        usage = usageFromAnthropic({
+        const { start } = this;
+        this.usage = usageFromAnthropic({
           input: late.input ?? start.input,
           output: late.output ?? start.output,
           cacheRead: late.cacheRead ?? start.cacheRead,
@@ -188,21 +202,22 @@ export function createMessagesEventReader(options: { provider?: string | undefin
         return;
       }
       case 'message_stop': {
-        done = true;
-        if (finish !== undefined) {
-          const part: Extract<StreamPart, { type: 'finish' }> = { type: 'finish', reason: finish };
-          if (model !== undefined) part.model = model;
-          if (stopSequence !== undefined) part.stopSequence = stopSequence;
+        this.done = true;
+        if (this.finish !== undefined) {
+          const part: Extract<StreamPart, { type: 'finish' }> = { type: 'finish', reason: this.finish };
+          if (this.model !== undefined) part.model = this.model;
+          if (this.stopSequence !== undefined) part.stopSequence = this.stopSequence;
           out.push(part);
         }
-        usage ??= start.input !== undefined || start.output !== undefined ? usageFromAnthropic(start) : undefined;
-        if (usage) out.push({ type: 'usage', usage });
+        const { start } = this;
+        this.usage ??= start.input !== undefined || start.output !== undefined ? usageFromAnthropic(start) : undefined;
+        if (this.usage) out.push({ type: 'usage', usage: this.usage });
         return;
       }
       case 'error':
-        error = normalizeUpstreamError({ status: errorStatus(data), body: JSON.stringify(data), provider });
-        done = true;
-        out.push({ type: 'error', error });
+        this.error = normalizeUpstreamError({ status: errorStatus(data), body: JSON.stringify(data), provider: this.provider });
+        this.done = true;
+        out.push({ type: 'error', error: this.error });
         return;
       default:
         // ping, and events added later
@@ -210,24 +225,11 @@ export function createMessagesEventReader(options: { provider?: string | undefin
     }
   }
 
-  return {
-    read,
-    get done() {
-      return done;
-    },
-    get error() {
-      return error;
-    },
-    get model() {
-      return model;
-    },
-    get finish() {
-      return finish;
-    },
-    get usage() {
-      return usage;
-    },
-  };
+}
+
+/** Creates a {@link MessagesEventReader}. */
+export function createMessagesEventReader(options: { provider?: string | undefined } = {}): MessagesEventReader {
+  return new MessagesEventReader(options.provider);
 }
 
 /** A decoder of an upstream's Anthropic Messages stream. */

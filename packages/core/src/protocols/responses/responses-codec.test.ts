@@ -289,6 +289,19 @@ describe('the Responses passthrough observer', () => {
     }
   });
 
+  it('reads response.completed without parsing it whole, and is not fooled by JSON quoted inside the answer', () => {
+    const text = 'say {"type":"function_call","model":"x"} and "usage":{"input_tokens":9}';
+    const response = { id: 'resp_1', object: 'response', status: 'completed', model: 'gpt-5.1', output: [{ type: 'message', id: 'msg_1', role: 'assistant', content: [{ type: 'output_text', text }] }], usage: { input_tokens: 3, output_tokens: 5, total_tokens: 8 } };
+    const frames = `event: response.completed\ndata: ${JSON.stringify({ type: 'response.completed', sequence_number: 1, response })}\n\n`;
+    const observer = createResponsesObserver();
+    observer.push(Buffer.from(frames));
+    observer.end();
+    expect(observer.complete).toBe(true);
+    expect(observer.finishReason).toBe('stop');
+    expect(observer.model).toBe('gpt-5.1');
+    expect(observer.usage).toMatchObject({ input_tokens: 3, output_tokens: 5, total_tokens: 8 });
+  });
+
   it('the upstream error event and response.failed went by: forwarded, nothing to add', () => {
     const observer = createResponsesObserver({ provider: 'openai' });
     observer.push(recorded('openai-responses-error-event.sse.txt'));

@@ -71,21 +71,35 @@ interface ReasoningState {
   encrypted: string | undefined;
 }
 
+/** What {@link createResponsesEventReader} returns: `read`, and what the events said so far. */
+export interface ResponsesEventReader {
+  /** Reads one event's data, pushing its parts onto `out`. */
+  read(data: Json, out: StreamPart[]): void;
+  /** A terminal event or an error came. */
+  done: boolean;
+  /** An in-stream error or a failed response. */
+  error: SwitchyardError | undefined;
+  /** The first model the stream names. */
+  model: string | undefined;
+  /** How the response finished. */
+  finish: FinishReason | undefined;
+  /** The usage of the terminal event. */
+  usage: Usage | undefined;
+}
+
 /**
  * Reads Responses events into parts. Function calls are numbered in the order their items start; a reasoning item's
  * `encrypted_content` (final in `output_item.done`) is the signature of its text, or redacted reasoning without one.
  */
-export function createResponsesEventReader(options: { provider?: string | undefined } = {}) {
+export function createResponsesEventReader(options: { provider?: string | undefined } = {}): ResponsesEventReader {
   const { provider } = options;
   const calls = new Map<string, CallState>();
   const reasoning = new Map<string, ReasoningState>();
   const textSeen = new Set<string>();
   let tools = 0;
-  let model: string | undefined;
-  let finish: FinishReason | undefined;
-  let usage: Usage | undefined;
-  let done = false;
-  let error: SwitchyardError | undefined;
+  // What the reader has learnt, as plain data properties the closures below keep up to date: an object literal with
+  // getters would cost about a microsecond per stream to create.
+  const self: ResponsesEventReader = { read, done: false, error: undefined, model: undefined, finish: undefined, usage: undefined };
 
   /** Items are told apart by id, or by output_index where a server sends no id. */
   const keyOf = (data: Json, item?: Json): string => {
@@ -94,13 +108,13 @@ export function createResponsesEventReader(options: { provider?: string | undefi
   };
 
   function fail(status: number, body: Json, out: StreamPart[]): void {
-    error ??= normalizeUpstreamError({ status, body: JSON.stringify(body), provider });
-    done = true;
+    const error = (self.error ??= normalizeUpstreamError({ status, body: JSON.stringify(body), provider }));
+    self.done = true;
     out.push({ type: 'error', error });
   }
 
   function noteModel(response: unknown): void {
-    if (isRecord(response) && typeof response.model === 'string' && response.model !== '') model ??= response.model;
+    if (isRecord(response) && typeof response.model === 'string' && response.model !== '') self.model ??= response.model;
   }
 
   function argumentsDelta(call: CallState, text: string, out: StreamPart[]): void {
@@ -165,16 +179,17 @@ export function createResponsesEventReader(options: { provider?: string | undefi
   }
 
   function terminal(response: Json, reason: FinishReason, out: StreamPart[]): void {
-    done = true;
+    self.done = true;
     noteModel(response);
-    finish = reason;
+    self.finish = reason;
+    const { model } = self;
     out.push(model === undefined ? { type: 'finish', reason } : { type: 'finish', reason, model });
-    usage = usageFromResponses(response.usage);
+    const usage = (self.usage = usageFromResponses(response.usage));
     if (usage) out.push({ type: 'usage', usage });
   }
 
   function read(data: Json, out: StreamPart[]): void {
-    if (done) return;
+    if (self.done) return;
     switch (data.type) {
       case 'response.created':
       case 'response.in_progress':
@@ -240,24 +255,7 @@ export function createResponsesEventReader(options: { provider?: string | undefi
     }
   }
 
-  return {
-    read,
-    get done() {
-      return done;
-    },
-    get error() {
-      return error;
-    },
-    get model() {
-      return model;
-    },
-    get finish() {
-      return finish;
-    },
-    get usage() {
-      return usage;
-    },
-  };
+  return self;
 }
 
 /** A decoder of an upstream's Responses stream. A body that ends before its terminal event ends with an error part. */
