@@ -17,7 +17,7 @@ export * from './stream/parts.js';
 export * from './stream/sse-parser.js';
 export * from './stream/chunk-parts.js';
 export { readParts, type ReadPartsOptions } from './protocols/chat/read-parts.js';
-export * from './stream/passthrough-observer.js';
+export { createPassthroughObserver, type PassthroughObserver, type PassthroughObserverOptions } from './stream/passthrough-observer.js';
 export * from './stream/sse-encoder.js';
 export * from './stream/cost.js';
 export * from './stream/stream-errors.js';
