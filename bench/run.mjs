@@ -3,7 +3,7 @@
  *
  * Part 1, throughput and latency: a testkit upstream (8-chunk streams, no delay), three references (a plain
  * `node:http` keep-alive proxy, a minimal Express 5 route and a minimal Koa 3 route forwarding through an undici
- * Pool) and three subjects (the demo's Express app, the demo's Koa app, the core's handler on `node:http`), driven
+ * Pool; also on plain `node:http`, the same minimal route and a leaner one, for the floor) and three subjects (the demo's Express app, the demo's Koa app, the core's handler on `node:http`), driven
  * by autocannon at concurrency 1 and 32 for each scenario (chat completions, /api/chat, Anthropic Messages and OpenAI
  * Responses passed through and translated), targets interleaved, rounds repeated, medians reported.
  * Part 2: memory per open stream, time from a client's abort to the upstream socket closing, cost of resolving a route.
