@@ -294,7 +294,7 @@ export class ByteObserver implements PassthroughObserver {
   }
 }
 
-/** Creates an observer for a forwarded SSE body (see {@link ByteObserver} for how little it reads). */
+/** Creates an observer for a forwarded SSE body: it reads as little as it can (frames carrying usage, a finish reason or an error). */
 export function createPassthroughObserver(options: PassthroughObserverOptions = {}): PassthroughObserver {
   return new ByteObserver(options.provider);
 }
