@@ -41,6 +41,24 @@ export function upstreamHeaders(req, length) {
   return headers;
 }
 
+/**
+ * A plain `node:http` handler for the references on `node:http`: the four endpoints' bodies are read and handed to
+ * `forward(req, res, body)` (an `/api/chat` body turned into the upstream's chat completion); 404 elsewhere, 502 when
+ * forwarding fails.
+ */
+export function nodeReferenceHandler(forward) {
+  return function handler(req, res) {
+    const known = req.url === '/v1/chat/completions' || req.url === '/v1/messages' || req.url === '/v1/responses' || req.url === '/api/chat';
+    if (req.method !== 'POST' || !known) return void res.writeHead(404).end();
+    readBody(req)
+      .then((text) => forward(req, res, req.url === '/api/chat' ? chatRequestBody(text) : text))
+      .catch(() => {
+        if (!res.headersSent) res.writeHead(502);
+        res.end();
+      });
+  };
+}
+
 /** The env the demo and the core are configured from: the openai provider pointed at the bench's upstream. */
 export function switchyardEnv(upstreamUrl) {
   return {

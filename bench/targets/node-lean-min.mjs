@@ -4,7 +4,7 @@
  * conveniences cost (BENCHMARKS.md: the hot path at the framework floor).
  */
 import { Pool } from 'undici';
-import { chatRequestBody, readBody, upstreamHeaders, upstreamPath, upstreamTarget } from '../lib/reference.mjs';
+import { nodeReferenceHandler, upstreamHeaders, upstreamPath, upstreamTarget } from '../lib/reference.mjs';
 
 export async function createTarget({ upstreamUrl }) {
   const upstream = upstreamTarget(upstreamUrl);
@@ -28,15 +28,5 @@ export async function createTarget({ upstreamUrl }) {
     answer.body.on('error', () => res.end());
   }
 
-  function handler(req, res) {
-    const known = req.url === '/v1/chat/completions' || req.url === '/v1/messages' || req.url === '/v1/responses' || req.url === '/api/chat';
-    if (req.method !== 'POST' || !known) return void res.writeHead(404).end();
-    readBody(req)
-      .then((text) => forward(req, res, req.url === '/api/chat' ? chatRequestBody(text) : text))
-      .catch(() => {
-        if (!res.headersSent) res.writeHead(502);
-        res.end();
-      });
-  }
-  return { handler, close: () => pool.close() };
+  return { handler: nodeReferenceHandler(forward), close: () => pool.close() };
 }
