@@ -51,6 +51,32 @@ const finish = frame({ model: 'm', choices: [{ index: 0, delta: {}, finish_reaso
 const usage = frame({ model: 'm', choices: [], usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 } });
 const bytes = (...texts: string[]) => texts.map((text) => Buffer.from(text));
 
+describe('frames that arrive one at a time', () => {
+  it('learns a finish reason, usage and [DONE] that come in their own frames, spaced or not', () => {
+    const spaced = 'data: {"model":"m","choices":[{"index":0,"delta":{},"finish_reason" : "length"}]}\n\n';
+    const spacedUsage = 'data: {"choices":[],"usage" :\t{"prompt_tokens":4,"completion_tokens":5,"total_tokens":9}}\n\n';
+    const observer = observe(bytes(content('a'), content('b'), spaced, spacedUsage, 'data: [DONE]\n\n'));
+    expect(observer.finishReason).toBe('length');
+    expect(observer.usage).toMatchObject({ input_tokens: 4, output_tokens: 5 });
+    expect(observer.sawDone).toBe(true);
+    expect(observer.complete).toBe(true);
+  });
+
+  it('sees an error frame and an event: error after text frames', () => {
+    const errorFrame = frame({ error: { message: 'overloaded', type: 'server_error' } });
+    expect(observe(bytes(content('a'), errorFrame)).errorFrameSeen).toBe(true);
+    const named = observe(bytes(content('a'), 'event: error\ndata: upstream fell over\n\n'));
+    expect(named.error).toBeDefined();
+    expect(named.errorFrameSeen).toBe(true);
+  });
+
+  it('does not take a quoted "usage" inside text for a usage object', () => {
+    const observer = observeOpen(bytes(content('a'), content('see "usage": {"total_tokens": 1}')));
+    expect(observer.usage).toBeUndefined();
+    expect(observer.finishReason).toBeUndefined();
+  });
+});
+
 describe('createPassthroughObserver agrees with the full reader on every recorded stream', () => {
   it.each(streamFixtureNames())('%s, whole, under random splits, and with \\r\\n line ends', (name) => {
     const recorded = fixtureBytes(name);
@@ -69,6 +95,12 @@ describe('createPassthroughObserver agrees with the full reader on every recorde
         expect(summary(observe(splitRandomly(withLineEnds(recorded, lineEnd), random, 50)))).toEqual(expected);
       }
     }
+    // Frame by frame and two frames at a time, as servers write them.
+    const frames = recorded.toString('latin1').split(/(?<=\n\n)/).map((text) => Buffer.from(text, 'latin1'));
+    expect(frames.length).toBeGreaterThan(2);
+    expect(summary(observe(frames))).toEqual(expected);
+    const pairs = frames.flatMap((chunk, i) => (i % 2 === 0 ? [Buffer.concat([chunk, frames[i + 1] ?? Buffer.alloc(0)])] : []));
+    expect(summary(observe(pairs))).toEqual(expected);
     // Every recording ends with a blank line, so all is known before end().
     expect(summary(observeOpen(splitRandomly(recorded, random, 64)))).toEqual(expected);
     expect(summary(observeOpen(splitRandomly(withLineEnds(recorded, '\r\n'), random, 64)))).toEqual(expected);
