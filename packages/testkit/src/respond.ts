@@ -15,6 +15,7 @@ import {
   openaiError,
   requestIdOf,
   sendAnswer,
+  textAnswer,
   usageFor,
   wantsStream,
   writeFrames,
@@ -218,19 +219,7 @@ export async function respond(behavior: Behavior, context: ResponseContext): Pro
         await exchange.sleep(behavior.firstByteDelayMs);
         if (exchange.closed) return;
       }
-      const content = splitIntoChunks(continuationText(context, behavior));
-      const answer: Answer = {
-        content,
-        reasoning: [],
-        toolCalls: [],
-        finishReason: 'stop',
-        stopSequence: undefined,
-        signature: undefined,
-        usage: usageFor(context, content, []),
-        usageOnFinishChunk: false,
-        done: true,
-      };
-      await answerInWire(context, answer, behavior.delayMs);
+      await answerInWire(context, textAnswer(context, splitIntoChunks(continuationText(context, behavior))), behavior.delayMs);
       return;
     }
     case 'garbage':

@@ -111,7 +111,11 @@ export function echoText(context: ResponseContext): string {
 
 /** The sandbox's answer: the echo text in word chunks, `stop`, counted usage. */
 export function echoAnswer(context: ResponseContext): Answer {
-  const content = splitIntoChunks(echoText(context));
+  return textAnswer(context, splitIntoChunks(echoText(context)));
+}
+
+/** A finished text answer of `content` chunks: `stop`, usage counted from the request and the text. */
+export function textAnswer(context: ResponseContext, content: string[]): Answer {
   return {
     content,
     reasoning: [],

@@ -66,12 +66,16 @@ export function retryAfterHeader(error: SwitchyardError): Record<string, string>
 /** Puts an answer's usage and cost on the request's log entry, where request-level consumers read it. */
 export function recordUsage(context: Pick<EndpointContext, 'log' | 'runtime'>, model: string, usage: Usage | undefined): void {
   if (!usage) return;
-  const { log } = context;
+  writeUsage(context.log, usage);
+  context.log.cost = computeCost(model, usage, context.runtime.config.prices);
+}
+
+/** Puts token counts on a log entry (the cost is the caller's: one answer's price, or a resumed answer's sum). */
+export function writeUsage(log: EndpointContext['log'], usage: Usage): void {
   log.inputTokens = usage.input_tokens;
   log.outputTokens = usage.output_tokens;
   if (usage.cached_tokens !== undefined) log.cachedTokens = usage.cached_tokens;
   if (usage.reasoning_tokens !== undefined) log.reasoningTokens = usage.reasoning_tokens;
-  log.cost = computeCost(model, usage, context.runtime.config.prices);
 }
 
 /** Answers an error before the commit, in the envelope of a wire (`/v1` endpoints). */

@@ -18,7 +18,7 @@ import type { FinishReason, StreamPart, Usage } from '../stream/parts.js';
 import type { ResumeRecord } from '../stream/sse-encoder.js';
 import type { AttemptSpan } from '../telemetry/telemetry.js';
 import { toSwitchyardError } from '../upstream-errors.js';
-import type { EndpointContext, SwitchyardRuntime } from './endpoint-context.js';
+import { type EndpointContext, type SwitchyardRuntime, writeUsage } from './endpoint-context.js';
 
 /** What a request that may be resumed keeps for the moment its stream breaks. */
 export interface ResumePlan {
@@ -101,12 +101,8 @@ function costOf(fed: readonly { model: string; usage: Usage }[], prices: Paramet
 export function recordResumedUsage(context: Pick<EndpointContext, 'log'>, result: ResumeResult): void {
   const { usage } = result;
   if (!usage) return;
-  const { log } = context;
-  log.inputTokens = usage.input_tokens;
-  log.outputTokens = usage.output_tokens;
-  if (usage.cached_tokens !== undefined) log.cachedTokens = usage.cached_tokens;
-  if (usage.reasoning_tokens !== undefined) log.reasoningTokens = usage.reasoning_tokens;
-  if (result.cost !== undefined) log.cost = result.cost;
+  writeUsage(context.log, usage);
+  if (result.cost !== undefined) context.log.cost = result.cost;
 }
 
 /** The error a break with a tool call under way ends with: tool calls are not resumed. */

@@ -2,6 +2,7 @@
 import type { z } from 'zod';
 import { SwitchyardError } from '../errors.js';
 import type { TranslationTarget } from './codec.js';
+import type { ImageContent } from './conversation.js';
 
 /** `messages[2].content`, from a zod issue path. */
 export function paramOf(path: readonly PropertyKey[]): string {
@@ -41,4 +42,22 @@ export function untranslatable(what: string, target: TranslationTarget, param: s
 
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A request's optional numeric field: undefined when absent or null, a 400 with `hint` when not a finite number. */
+export function optionalNumber(body: Record<string, unknown>, key: string, hint: string): number | undefined {
+  const value = body[key];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value)) invalid(`${key} must be a number.`, hint, key);
+  return value;
+}
+
+const DATA_URL = /^data:([^;,]+);base64,(.*)$/s;
+
+/** An image URL of the OpenAI wires as a source: a base64 data URL or http(s); anything else cannot be translated. */
+export function imageSource(url: string, param: string, target: TranslationTarget): ImageContent['source'] {
+  const match = DATA_URL.exec(url);
+  if (match) return { kind: 'base64', mediaType: match[1] as string, data: match[2] as string };
+  if (!/^https?:\/\//i.test(url)) untranslatable(`An image URL that is neither http(s) nor a base64 data URL (${param})`, target, param);
+  return { kind: 'url', url };
 }

@@ -15,7 +15,7 @@ import {
   type ToolDefinition,
 } from '../conversation.js';
 import { cacheControlJson, readCacheControl, withCacheControl } from '../cache-control.js';
-import { checkWith, invalid, isRecord, untranslatable } from '../validation.js';
+import { checkWith, imageSource, invalid, isRecord, optionalNumber, untranslatable } from '../validation.js';
 
 const HINT = 'send {"model": "...", "messages": [{"role": "user", "content": "..."}]} as the Chat Completions API defines it';
 
@@ -45,16 +45,12 @@ export function checkChatRequest(body: JsonObject): CheckedRequest {
 /** Fields a translation drops without a word: they tune delivery or bookkeeping, never what the answer says. */
 const ADVISORY = new Set(['model', 'messages', 'stream', 'stream_options', 'store', 'metadata', 'service_tier', 'prompt_cache_key', 'prompt_cache_retention', 'safety_identifier', 'seed', 'verbosity', 'user']);
 
-const DATA_URL = /^data:([^;,]+);base64,(.*)$/s;
-
 function imageOf(raw: Record<string, unknown>, param: string, target: TranslationTarget): ImageContent {
   const image = raw.image_url;
   const url = typeof image === 'string' ? image : isRecord(image) && typeof image.url === 'string' ? image.url : undefined;
   if (url === undefined) invalid(`${param}.image_url.url must be a string.`, HINT, `${param}.image_url`);
   const detail = isRecord(image) && typeof image.detail === 'string' ? image.detail : undefined;
-  const match = DATA_URL.exec(url);
-  const source: ImageContent['source'] = match ? { kind: 'base64', mediaType: match[1] as string, data: match[2] as string } : { kind: 'url', url };
-  if (!match && !/^https?:\/\//i.test(url)) untranslatable(`An image URL that is neither http(s) nor a base64 data URL (${param})`, target, param);
+  const source = imageSource(url, param, target);
   return withCacheControl({ type: 'image' as const, source, ...(detail ? { detail } : {}) }, readCacheControl(raw.cache_control));
 }
 
@@ -114,12 +110,6 @@ function stopOf(raw: unknown): string[] | undefined {
   return invalid('stop must be a string or an array of strings.', HINT, 'stop');
 }
 
-function numberOf(body: JsonObject, key: string): number | undefined {
-  const value = body[key];
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'number' || !Number.isFinite(value)) invalid(`${key} must be a number.`, HINT, key);
-  return value;
-}
 
 const EFFORTS = new Set(['minimal', 'low', 'medium', 'high']);
 
@@ -191,13 +181,13 @@ export function decodeChatRequest(body: JsonObject, target: TranslationTarget): 
   const toolChoice = toolChoiceOf(body.tool_choice);
   if (toolChoice) conversation.toolChoice = toolChoice;
   if (typeof body.parallel_tool_calls === 'boolean') conversation.parallelToolCalls = body.parallel_tool_calls;
-  const maxTokens = numberOf(body, 'max_completion_tokens') ?? numberOf(body, 'max_tokens');
+  const maxTokens = optionalNumber(body, 'max_completion_tokens', HINT) ?? optionalNumber(body, 'max_tokens', HINT);
   if (maxTokens !== undefined) conversation.maxTokens = maxTokens;
-  const temperature = numberOf(body, 'temperature');
+  const temperature = optionalNumber(body, 'temperature', HINT);
   if (temperature !== undefined) conversation.temperature = temperature;
-  const topP = numberOf(body, 'top_p');
+  const topP = optionalNumber(body, 'top_p', HINT);
   if (topP !== undefined) conversation.topP = topP;
-  const topK = numberOf(body, 'top_k');
+  const topK = optionalNumber(body, 'top_k', HINT);
   if (topK !== undefined) conversation.topK = topK;
   const stop = stopOf(body.stop);
   if (stop) conversation.stop = stop;

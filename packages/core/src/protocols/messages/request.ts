@@ -14,7 +14,7 @@ import {
   type ToolDefinition,
 } from '../conversation.js';
 import { cacheControlJson, readCacheControl, withCacheControl } from '../cache-control.js';
-import { checkWith, invalid, isRecord, untranslatable } from '../validation.js';
+import { checkWith, invalid, isRecord, optionalNumber, untranslatable } from '../validation.js';
 
 const HINT = 'send {"model": "...", "max_tokens": 1024, "messages": [{"role": "user", "content": "..."}]} as the Anthropic Messages API defines it';
 
@@ -210,13 +210,6 @@ function formatOf(raw: unknown, param: string): ResponseFormat | undefined {
   return { type: 'json_schema', name: 'response', schema: raw.schema };
 }
 
-function numberOf(body: JsonObject, key: string): number | undefined {
-  const value = body[key];
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'number' || !Number.isFinite(value)) return invalid(`${key} must be a number.`, HINT, key);
-  return value;
-}
-
 /** Decodes a checked Messages request for translation to another wire. */
 export function decodeMessagesRequest(body: JsonObject, target: TranslationTarget): Conversation {
   for (const key of Object.keys(body)) {
@@ -246,11 +239,11 @@ export function decodeMessagesRequest(body: JsonObject, target: TranslationTarge
   const { choice, parallel } = toolChoiceOf(body.tool_choice);
   if (choice !== undefined) conversation.toolChoice = choice;
   if (parallel !== undefined) conversation.parallelToolCalls = parallel;
-  const temperature = numberOf(body, 'temperature');
+  const temperature = optionalNumber(body, 'temperature', HINT);
   if (temperature !== undefined) conversation.temperature = temperature;
-  const topP = numberOf(body, 'top_p');
+  const topP = optionalNumber(body, 'top_p', HINT);
   if (topP !== undefined) conversation.topP = topP;
-  const topK = numberOf(body, 'top_k');
+  const topK = optionalNumber(body, 'top_k', HINT);
   if (topK !== undefined) conversation.topK = topK;
   if (Array.isArray(body.stop_sequences) && body.stop_sequences.length > 0) {
     if (!body.stop_sequences.every((item) => typeof item === 'string')) invalid('stop_sequences must be strings.', HINT, 'stop_sequences');

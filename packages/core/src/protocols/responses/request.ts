@@ -13,7 +13,7 @@ import {
   type ToolChoice,
   type ToolDefinition,
 } from '../conversation.js';
-import { checkWith, invalid, isRecord, untranslatable } from '../validation.js';
+import { checkWith, imageSource, invalid, isRecord, optionalNumber, untranslatable } from '../validation.js';
 
 const HINT = 'send {"model": "...", "input": "..."} or {"model": "...", "input": [{"role": "user", "content": "..."}]} as the Responses API defines it';
 
@@ -69,8 +69,6 @@ function builtInToolAdvice(type: string): string {
   return 'remove it, or pick a provider that speaks Responses natively';
 }
 
-const DATA_URL = /^data:([^;,]+);base64,(.*)$/s;
-
 function imageOf(raw: Record<string, unknown>, at: string, target: TranslationTarget): ImageContent {
   const url = raw.image_url;
   if (typeof url !== 'string') {
@@ -78,9 +76,7 @@ function imageOf(raw: Record<string, unknown>, at: string, target: TranslationTa
     invalid(`${at}.image_url must be a string.`, HINT, `${at}.image_url`);
   }
   const detail = typeof raw.detail === 'string' && raw.detail !== '' ? raw.detail : undefined;
-  const match = DATA_URL.exec(url);
-  if (!match && !/^https?:\/\//i.test(url)) untranslatable(`An image URL that is neither http(s) nor a base64 data URL (${at})`, target, at);
-  const source: ImageContent['source'] = match ? { kind: 'base64', mediaType: match[1] as string, data: match[2] as string } : { kind: 'url', url };
+  const source = imageSource(url, at, target);
   return { type: 'image', source, ...(detail ? { detail } : {}) };
 }
 
@@ -161,12 +157,6 @@ function toolChoiceOf(raw: unknown, target: TranslationTarget): ToolChoice | und
   return invalid('tool_choice must be "auto", "none", "required" or {"type": "function", "name": …}.', HINT, 'tool_choice');
 }
 
-function numberOf(body: JsonObject, key: string): number | undefined {
-  const value = body[key];
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'number' || !Number.isFinite(value)) invalid(`${key} must be a number.`, HINT, key);
-  return value;
-}
 
 const EFFORTS: Readonly<Record<string, ReasoningEffort>> = { minimal: 'minimal', low: 'low', medium: 'medium', high: 'high', xhigh: 'high' };
 
@@ -247,11 +237,11 @@ export function decodeResponsesRequest(body: JsonObject, target: TranslationTarg
   const toolChoice = toolChoiceOf(body.tool_choice, target);
   if (toolChoice !== undefined) conversation.toolChoice = toolChoice;
   if (typeof body.parallel_tool_calls === 'boolean') conversation.parallelToolCalls = body.parallel_tool_calls;
-  const maxTokens = numberOf(body, 'max_output_tokens');
+  const maxTokens = optionalNumber(body, 'max_output_tokens', HINT);
   if (maxTokens !== undefined) conversation.maxTokens = maxTokens;
-  const temperature = numberOf(body, 'temperature');
+  const temperature = optionalNumber(body, 'temperature', HINT);
   if (temperature !== undefined) conversation.temperature = temperature;
-  const topP = numberOf(body, 'top_p');
+  const topP = optionalNumber(body, 'top_p', HINT);
   if (topP !== undefined) conversation.topP = topP;
   const reasoning = body.reasoning;
   if (isRecord(reasoning)) {
